@@ -1,0 +1,65 @@
+"""Metrics from predictions: the seed's per-class table, summary scores, confusion matrices."""
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+
+from .classes import CLASS_CODES, NUM_CLASSES
+from .training import predict_labels
+
+LABELS = list(range(NUM_CLASSES))
+
+
+def classification_table(y_true, y_pred):
+    """Per-class accuracy (= recall, as in the seed report), precision, recall, F1 and support."""
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y_true, y_pred, labels=LABELS, zero_division=0)
+    return pd.DataFrame(
+        {"accuracy": recall, "precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.Index(CLASS_CODES, name="class"),
+    )
+
+
+def summary_metrics(y_true, y_pred):
+    """Total accuracy, balanced accuracy and macro-F1 (scikit-learn)."""
+    return {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
+        "macro_f1": float(metrics.f1_score(y_true, y_pred, labels=LABELS, average="macro",
+                                           zero_division=0)),
+    }
+
+
+def confusion_matrix(y_true, y_pred, normalize=None):
+    """7x7 confusion matrix as a DataFrame (rows = true class); normalize="true" for row fractions."""
+    cm = metrics.confusion_matrix(y_true, y_pred, labels=LABELS, normalize=normalize)
+    frame = pd.DataFrame(cm, index=list(CLASS_CODES), columns=list(CLASS_CODES))
+    frame.index.name, frame.columns.name = "true", "predicted"
+    return frame
+
+
+def metrics_report(y_true, y_pred):
+    """Everything metrics.json holds: summary scores plus per-class precision/recall/F1/support."""
+    table = classification_table(y_true, y_pred)
+    per_class = {code: {k: (int(v) if k == "support" else float(v)) for k, v in row.items() if k != "accuracy"}
+                 for code, row in table.iterrows()}
+    return {**summary_metrics(y_true, y_pred), "per_class": per_class}
+
+
+def evaluate(model, loader, device):
+    """(metrics report, confusion matrix counts) of `model` over `loader`."""
+    y_true, y_pred = predict_labels(model, loader, device)
+    return metrics_report(y_true, y_pred), confusion_matrix(y_true, y_pred)
+
+
+def print_report(y_true, y_pred):
+    """Print the seed-style classification report: total accuracy and the per-class table."""
+    print(f"Total accuracy: {metrics.accuracy_score(y_true, y_pred):.4f}")
+    print(classification_table(y_true, y_pred).round(4).to_string())
+
+
+def recalls_from_confusion(cm):
+    """Per-class recall from a confusion matrix of counts (rows = true class)."""
+    cm = np.asarray(cm, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.diag(cm) / cm.sum(axis=1)

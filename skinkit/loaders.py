@@ -1,0 +1,66 @@
+"""DataLoaders that feed uint8 batches and augment them as whole batches (see `augment.py`)."""
+
+import torch
+from torch.utils.data import DataLoader, default_collate
+
+from .augment import BatchAugment
+from .data import AugmentedDataset
+
+
+class AugmentingCollate:
+    """Collate uint8 images into a batch, then run a BatchAugment on it (in the loader's worker)."""
+
+    def __init__(self, augment):
+        self.augment = augment
+
+    def __call__(self, samples):
+        images, labels = default_collate(samples)
+        return self.augment(images), labels
+
+
+class DeviceAugmentLoader:
+    """Wraps a uint8 DataLoader: moves each batch to `device` and augments it there (for GPUs)."""
+
+    def __init__(self, loader, augment, device):
+        self.loader, self.augment, self.device = loader, augment.to(device), device
+        self.dataset, self.batch_size = loader.dataset, loader.batch_size
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for images, labels in self.loader:
+            yield self.augment(images.to(self.device, non_blocking=True)), labels
+
+
+def default_num_workers(device):
+    """Loader workers: one on the CPU, where augmenting in a worker overlaps it with the training
+    step (measured: see `python -m skinkit bench`); on a GPU the batch work runs on the device."""
+    return 1 if device.type == "cpu" else 2
+
+
+def make_loader(dataset, augment, batch_size, device, shuffle=False, generator=None,
+                num_workers=None):
+    """A loader yielding (normalised float images, labels) batches ready for `device`."""
+    num_workers = default_num_workers(device) if num_workers is None else num_workers
+    on_device = device.type != "cpu"
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+        # Workers are re-created each epoch from `generator`, so a resumed run draws the same
+        # augmentations as an uninterrupted one (persistent workers would carry hidden RNG state).
+        num_workers=num_workers,
+        pin_memory=device.type == "cuda",
+        collate_fn=default_collate if on_device else AugmentingCollate(augment),
+    )
+    return DeviceAugmentLoader(loader, augment, device) if on_device else loader
+
+
+def stage_loaders(train_set, val_set, model_name, image_size, device, train_batch_size=50,
+                  val_batch_size=25, oversampling=None, generator=None, num_workers=None):
+    """(train, validation) loaders: oversampled and augmented for training, plain for validation."""
+    train = make_loader(AugmentedDataset(train_set, weights=oversampling),
+                        BatchAugment(model_name, image_size, train=True), train_batch_size,
+                        device, shuffle=True, generator=generator, num_workers=num_workers)
+    val = make_loader(val_set, BatchAugment(model_name, image_size, train=False), val_batch_size,
+                      device, num_workers=num_workers)
+    return train, val

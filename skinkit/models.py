@@ -1,0 +1,123 @@
+"""MobileNetV3-Large/-Small with the seed report's classifier heads and honest ImageNet loading."""
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models
+
+from .classes import NUM_CLASSES
+
+
+class PretrainedWeightsUnavailable(RuntimeError):
+    """ImageNet weights were required but could not be loaded."""
+
+
+class PretrainedWeightsWarning(UserWarning):
+    """ImageNet weights could not be loaded: the model starts from random initialisation."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A torchvision MobileNetV3 variant, its ImageNet weights and the seed's head sizes."""
+
+    builder: callable
+    weights: models.WeightsEnum
+    features: int
+    hidden: int
+    dropout: float
+
+
+ARCHITECTURES = {
+    "large": Architecture(models.mobilenet_v3_large, models.MobileNet_V3_Large_Weights.DEFAULT,
+                          960, 1280, 0.3),
+    "small": Architecture(models.mobilenet_v3_small, models.MobileNet_V3_Small_Weights.IMAGENET1K_V1,
+                          576, 1024, 0.2),
+}
+
+
+def architecture(name):
+    """The Architecture called `name` ("large" or "small")."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown model {name!r}: choose one of {sorted(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+def pretrained_weights(name):
+    """The torchvision weights enum entry used for model `name`."""
+    return architecture(name).weights
+
+
+def weights_file(name):
+    """Where torchvision looks for (and caches) the ImageNet weight file of model `name`."""
+    url = pretrained_weights(name).url
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
+
+
+def load_imagenet_state(name, required):
+    """The ImageNet state dict from the torch cache or a download; None (with a loud warning) if offline."""
+    weights = pretrained_weights(name)
+    try:
+        return weights.get_state_dict(progress=False, check_hash=True)
+    except (OSError, RuntimeError, ValueError) as error:
+        advice = (f"ImageNet weights for MobileNetV3-{name.title()} are not available ({error}). "
+                  f"To use them, download {weights.url} and save it as {weights_file(name)} "
+                  f"(set TORCH_HOME to use another folder).")
+        if required:
+            raise PretrainedWeightsUnavailable(
+                advice + " Or pass pretrained='auto' (falls back to random init) or "
+                         "pretrained=False to train from scratch on purpose.") from error
+        warnings.warn(f"\n{'!' * 72}\n{advice}\nCONTINUING FROM RANDOM INITIALISATION: this is "
+                      f"NOT transfer learning; results are recorded as pretrained: false.\n"
+                      f"{'!' * 72}", PretrainedWeightsWarning, stacklevel=3)
+        return None
+
+
+def classifier_head(arch, num_classes=NUM_CLASSES):
+    """The seed's head: Linear -> Hardswish -> Dropout -> Linear to the 7 classes."""
+    return nn.Sequential(
+        nn.Linear(arch.features, arch.hidden),
+        nn.Hardswish(),
+        nn.Dropout(p=arch.dropout, inplace=True),
+        nn.Linear(arch.hidden, num_classes),
+    )
+
+
+def build_model(name, pretrained="auto", freeze_base=True, num_classes=NUM_CLASSES):
+    """MobileNetV3 `name` with the seed's head; `model.pretrained` tells if ImageNet weights loaded.
+
+    pretrained: "auto" uses the weights when cached or downloadable and warns loudly otherwise;
+    True requires them; False trains from scratch.
+    """
+    if pretrained not in ("auto", True, False):
+        raise ValueError(f"pretrained must be 'auto', True or False, not {pretrained!r}")
+    arch = architecture(name)
+    model = arch.builder()
+    state = None if pretrained is False else load_imagenet_state(name, required=pretrained is True)
+    if state is not None:
+        model.load_state_dict(state)
+    model.classifier = classifier_head(arch, num_classes)
+    model.pretrained = state is not None
+    model.architecture = name
+    set_base_trainable(model, not freeze_base)
+    return model
+
+
+def set_base_trainable(model, trainable):
+    """Freeze (False) or unfreeze (True) the convolutional base; the head always trains."""
+    for param in model.features.parameters():
+        param.requires_grad = trainable
+    return model
+
+
+def unfreeze(model):
+    """Make every layer trainable, for fine-tuning."""
+    return set_base_trainable(model, True)
+
+
+def count_parameters(model, trainable_only=False):
+    """Number of parameters, optionally only those that will be trained."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

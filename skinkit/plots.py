@@ -1,0 +1,89 @@
+"""Figures for the notebooks and run folders (matplotlib + seaborn)."""
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from .classes import CLASS_CODES
+
+
+def confusion_heatmap(ax, frame, title, fmt):
+    """Draw one confusion matrix DataFrame as an annotated heatmap on `ax`."""
+    sns.heatmap(frame, annot=True, fmt=fmt, cmap="Blues", cbar=False, square=True, ax=ax)
+    ax.set(title=title, xlabel="predicted", ylabel="true")
+
+
+def plot_confusion_matrices(counts, title=""):
+    """Counts and row-normalised (recall) confusion matrices side by side."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
+    confusion_heatmap(left, counts, f"{title} counts".strip(), "d")
+    normalised = counts.div(counts.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0)
+    confusion_heatmap(right, normalised, f"{title} row-normalised (recall)".strip(), ".2f")
+    figure.tight_layout()
+    plt.close(figure)  # returned for display or saving; not shown twice in notebooks
+    return figure
+
+
+def compare_confusion_matrices(matrices):
+    """Row-normalised confusion matrices of several models side by side ({name: counts})."""
+    figure, axes = plt.subplots(1, len(matrices), figsize=(6 * len(matrices), 5.2), squeeze=False)
+    for ax, (name, counts) in zip(axes[0], matrices.items()):
+        confusion_heatmap(ax, counts.div(counts.sum(axis=1).where(lambda s: s > 0), axis=0).fillna(0),
+                          name, ".2f")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def plot_history(history, title=""):
+    """Training loss and validation accuracy per epoch from a history table."""
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    loss_ax.plot(history["epoch"], history["train_loss"], marker="o")
+    loss_ax.set(title=f"{title} training loss".strip(), xlabel="epoch", ylabel="weighted CE loss")
+    acc_ax.plot(history["epoch"], history["val_accuracy"], marker="o", color="tab:green")
+    acc_ax.set(title=f"{title} validation accuracy".strip(), xlabel="epoch", ylabel="accuracy")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def plot_class_distribution(counts):
+    """Grouped bar chart of images per class (rows) for each split (columns)."""
+    ax = counts.plot.bar(figsize=(9, 3.8), rot=0, logy=True)
+    ax.set(title="Images per class and split (log scale)", xlabel="class", ylabel="images")
+    plt.close(ax.figure)
+    return ax.figure
+
+
+def show_image_grid(images, titles, columns):
+    """A grid of grayscale image tensors (1, H, W) with titles."""
+    rows = -(-len(images) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.1 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title in zip(axes.flat, images, titles):
+        ax.imshow(image.squeeze(0), cmap="gray", vmin=0 if image.dtype.is_floating_point else None)
+        ax.set_title(title, fontsize=9)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def show_samples_per_class(dataset, per_class=4):
+    """A grid with `per_class` real images of every class, one row per class."""
+    labels = dataset.img_labels["label"]
+    images, titles = [], []
+    for label, code in enumerate(CLASS_CODES):
+        for index in labels.index[labels == label][:per_class]:
+            images.append(dataset.image(index))
+            titles.append(code)
+    return show_image_grid(images, titles, per_class)
+
+
+def plot_per_class_f1(tables):
+    """Grouped bars of per-class F1 for several models ({name: classification table})."""
+    frame = pd.DataFrame({name: table["f1"] for name, table in tables.items()})
+    ax = frame.plot.bar(figsize=(9, 3.8), rot=0, ylim=(0, 1))
+    ax.set(title="F1 per class", xlabel="class", ylabel="F1")
+    plt.close(ax.figure)
+    return ax.figure

@@ -1,0 +1,43 @@
+"""The four training stages of the seed report, as data."""
+
+from dataclasses import dataclass
+
+from .classes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN,
+                      CLASS_WEIGHTS_SMALL_FINETUNE, CLASS_WEIGHTS_SMALL_TRAIN, OVERSAMPLING_WEIGHTS)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Hyperparameters of one training stage (Adam + StepLR + weighted cross-entropy)."""
+
+    stage: str
+    model: str
+    freeze_base: bool
+    epochs: int
+    lr: float
+    step_size: int
+    gamma: float
+    class_weights: tuple
+    train_batch_size: int = 50
+    val_batch_size: int = 25
+    oversampling: tuple = OVERSAMPLING_WEIGHTS
+    init_from: str = None  # stage whose best checkpoint this stage starts from
+
+
+RECIPES = {
+    # The report gives no StepLR settings for this stage; halving every 4 of 12 epochs is ours.
+    "large_frozen": Recipe("large_frozen", "large", True, 12, 5e-4, 4, 0.5, CLASS_WEIGHTS_LARGE_TRAIN),
+    "large_finetune": Recipe("large_finetune", "large", False, 6, 1e-5, 2, 0.5,
+                             CLASS_WEIGHTS_LARGE_FINETUNE, init_from="large_frozen"),
+    "small_frozen": Recipe("small_frozen", "small", True, 15, 1e-3, 3, 0.5, CLASS_WEIGHTS_SMALL_TRAIN),
+    "small_finetune": Recipe("small_finetune", "small", False, 6, 1e-3 / 16, 3, 0.5,
+                             CLASS_WEIGHTS_SMALL_FINETUNE, init_from="small_frozen"),
+}
+
+# Which notebook produces each stage's run folder (for "run this first" messages).
+NOTEBOOK_OF_STAGE = {
+    "large_frozen": "02_large_training.ipynb",
+    "large_finetune": "03_large_finetuning.ipynb",
+    "small_frozen": "04_small_training.ipynb",
+    "small_finetune": "05_small_finetuning.ipynb",
+}

@@ -1,0 +1,183 @@
+"""Run one training stage end to end into its run folder, resuming from `last.pt` if interrupted."""
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+from .classes import CLASS_CODES
+from .data import SkinLesionDataset
+from .evaluation import evaluate
+from .loaders import stage_loaders
+from .models import build_model
+from .plots import plot_confusion_matrices
+from .recipes import NOTEBOOK_OF_STAGE
+from .runs import (data_fingerprint, history_frame, load_checkpoint, read_json, save_checkpoint,
+                   save_figure, write_csv, write_json)
+from .training import TrainingResult, cpu_state, pick_device, seed_everything, to_device, train_model
+
+# Config keys that may change between an interrupted run and its resumption.
+NOT_COMPARED_ON_RESUME = {"device", "torch", "torchvision", "created"}
+
+
+class MissingPrerequisite(RuntimeError):
+    """A stage needs the results of an earlier notebook that has not been run."""
+
+
+@dataclass
+class StageResult:
+    """A finished stage: its folder, the best model, training history and validation results."""
+
+    run_dir: Path
+    config: dict
+    model: nn.Module
+    training: TrainingResult
+    metrics: dict
+    confusion: object
+
+    @property
+    def history(self):
+        """Per-epoch history as a DataFrame (as in history.csv)."""
+        return history_frame(self.training)
+
+
+def require_stage(runs_root, stage):
+    """The run folder of a finished `stage`, or MissingPrerequisite naming the notebook to run."""
+    run_dir = Path(runs_root) / stage
+    if not (run_dir / "best.pt").is_file() or not (run_dir / "metrics.json").is_file():
+        raise MissingPrerequisite(
+            f"No finished '{stage}' run in {run_dir}. Run notebooks/{NOTEBOOK_OF_STAGE[stage]} "
+            f"first (with the same data and run folder).")
+    return run_dir
+
+
+def load_stage_model(runs_root, stage):
+    """The best model of a finished stage, and that stage's config."""
+    run_dir = require_stage(runs_root, stage)
+    checkpoint = load_checkpoint(run_dir / "best.pt")
+    model = build_model(checkpoint["architecture"], pretrained=False)
+    model.load_state_dict(checkpoint["state_dict"])
+    config = read_json(run_dir / "config.json")
+    model.pretrained = config["pretrained"]
+    return model, config
+
+
+def stage_model(recipe, runs_root, pretrained):
+    """The model a stage starts from: ImageNet MobileNetV3, or the best model of `init_from`."""
+    if recipe.init_from is None:
+        return build_model(recipe.model, pretrained=pretrained, freeze_base=recipe.freeze_base)
+    model, _ = load_stage_model(runs_root, recipe.init_from)
+    for param in model.features.parameters():
+        param.requires_grad = not recipe.freeze_base
+    return model
+
+
+def stage_config(recipe, data_root, seed, image_size, device, pretrained):
+    """Everything that defines a run, as plain JSON data (config.json)."""
+    return {
+        **{k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(recipe).items()},
+        "seed": seed, "image_size": image_size, "pretrained": bool(pretrained),
+        "data_root": str(Path(data_root).resolve()), "data_fingerprint": data_fingerprint(data_root),
+        "device": str(device), "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "created": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def same_run(config, other):
+    """True when two configs describe the same run (devices and versions may differ)."""
+    strip = lambda c: {k: v for k, v in c.items() if k not in NOT_COMPARED_ON_RESUME}  # noqa: E731
+    return strip(config) == strip(other)
+
+
+def archive(run_dir):
+    """Rename an existing run folder aside (never delete a student's results) and say where."""
+    target = run_dir.with_name(f"{run_dir.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    run_dir.rename(target)
+    warnings.warn(f"{run_dir} held a run with other settings; it was moved to {target}.", stacklevel=3)
+
+
+def checkpoint_state(config, result, model, optimizer, scheduler, generator):
+    """Everything needed to continue training after the last finished epoch (last.pt)."""
+    return {
+        "config": config, "model": cpu_state(model), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(), "best_epoch": result.best_epoch,
+        "best_state": result.best_state, "start_time": result.start_time.isoformat(),
+        "history": {k: getattr(result, k) for k in ("loss_list", "accuracy_list", "lr_list", "seconds_list")},
+        "torch_rng": torch.get_rng_state(), "loader_rng": generator.get_state(),
+    }
+
+
+def restore(checkpoint, model, optimizer, scheduler, generator):
+    """Load last.pt's state into the training objects; returns the TrainingResult so far."""
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    torch.set_rng_state(checkpoint["torch_rng"])
+    generator.set_state(checkpoint["loader_rng"])
+    return TrainingResult(**checkpoint["history"], best_epoch=checkpoint["best_epoch"],
+                          best_state=checkpoint["best_state"],
+                          start_time=datetime.fromisoformat(checkpoint["start_time"]))
+
+
+def previous_run(run_dir, config, resume):
+    """last.pt of an interrupted run with the same config, or None (other runs are archived)."""
+    last = run_dir / "last.pt"
+    if resume and last.is_file():
+        checkpoint = load_checkpoint(last)
+        if same_run(checkpoint["config"], config):
+            return checkpoint
+    if run_dir.exists() and any(run_dir.iterdir()):
+        archive(run_dir)
+    return None
+
+
+def save_epoch(run_dir, config, result, model, optimizer, scheduler, generator):
+    """After each epoch: history.csv, last.pt and (when it improved) best.pt, all atomic."""
+    write_csv(run_dir / "history.csv", history_frame(result), index=False)
+    if result.best_epoch == len(result.loss_list) - 1:
+        save_checkpoint(run_dir / "best.pt", {
+            "state_dict": result.best_state, "architecture": config["model"], "stage": config["stage"],
+            "epoch": result.best_epoch + 1, "class_codes": list(CLASS_CODES)})
+    save_checkpoint(run_dir / "last.pt", checkpoint_state(config, result, model, optimizer, scheduler, generator))
+
+
+def finish_stage(run_dir, config, result, val_loader, device):
+    """Evaluate the best model on validation and write metrics and confusion-matrix artifacts."""
+    metrics, confusion = evaluate(result.model, val_loader, device)
+    metrics["best_epoch"] = result.best_epoch + 1
+    write_json(run_dir / "metrics.json", metrics)
+    write_csv(run_dir / "confusion_matrix.csv", confusion, index_label="true")
+    save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, title=config["stage"]))
+    return StageResult(run_dir, config, result.model, result, metrics, confusion)
+
+
+def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained="auto", resume=True,
+              device=None, num_workers=None):
+    """Train `recipe` on `data_root` into `runs_root/<stage>/`; continue from last.pt when `resume`."""
+    device = torch.device(device) if device else pick_device()
+    run_dir = Path(runs_root) / recipe.stage
+    seed_everything(seed)
+    train_set = SkinLesionDataset(Path(data_root) / "train")
+    val_set = SkinLesionDataset(Path(data_root) / "val")
+    model = to_device(stage_model(recipe, runs_root, pretrained), device)
+    config = stage_config(recipe, data_root, seed, image_size, device, model.pretrained)
+    generator = torch.Generator().manual_seed(seed)
+    train_loader, val_loader = stage_loaders(
+        train_set, val_set, recipe.model, image_size, device, recipe.train_batch_size,
+        recipe.val_batch_size, recipe.oversampling, generator, num_workers)
+    criterion = nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, recipe.step_size, recipe.gamma)
+    checkpoint = previous_run(run_dir, config, resume)
+    result = checkpoint and restore(checkpoint, model, optimizer, scheduler, generator)
+    write_json(run_dir / "config.json", config)
+    result = train_model(
+        model, train_loader, val_loader, criterion, optimizer, scheduler, recipe.epochs, device,
+        result=result, keep_models=False,
+        on_epoch_end=lambda r: save_epoch(run_dir, config, r, model, optimizer, scheduler, generator))
+    return finish_stage(run_dir, config, result, val_loader, device)
