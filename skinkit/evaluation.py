@@ -1,11 +1,9 @@
 """Metrics from predictions: the seed's per-class table, summary scores, confusion matrices."""
 
-import numpy as np
 import pandas as pd
 from sklearn import metrics
 
 from .classes import CLASS_CODES, NUM_CLASSES
-from .training import predict_labels
 
 LABELS = list(range(NUM_CLASSES))
 
@@ -46,20 +44,7 @@ def metrics_report(y_true, y_pred):
     return {**summary_metrics(y_true, y_pred), "per_class": per_class}
 
 
-def evaluate(model, loader, device):
-    """(metrics report, confusion matrix counts) of `model` over `loader`."""
-    y_true, y_pred = predict_labels(model, loader, device)
-    return metrics_report(y_true, y_pred), confusion_matrix(y_true, y_pred)
-
-
 def print_report(y_true, y_pred):
     """Print the seed-style classification report: total accuracy and the per-class table."""
     print(f"Total accuracy: {metrics.accuracy_score(y_true, y_pred):.4f}")
     print(classification_table(y_true, y_pred).round(4).to_string())
-
-
-def recalls_from_confusion(cm):
-    """Per-class recall from a confusion matrix of counts (rows = true class)."""
-    cm = np.asarray(cm, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.diag(cm) / cm.sum(axis=1)

@@ -185,7 +185,7 @@ def compare(reference_cm: pd.DataFrame, submission_cm: pd.DataFrame,
         passed=not problems,
         table=table,
         balanced_accuracy_difference=float(table.at[BALANCED_ACCURACY, "difference"]),
-        worst_class=str(gaps.drop(BALANCED_ACCURACY).idxmax()),
+        worst_class=_worst_class(gaps.drop(BALANCED_ACCURACY)),
         reason=reason,
     )
 
@@ -193,6 +193,11 @@ def compare(reference_cm: pd.DataFrame, submission_cm: pd.DataFrame,
 def _check_tolerance(tolerance: float) -> None:
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+
+
+def _worst_class(class_gaps: pd.Series) -> str:
+    """Code of the class with the largest gap; "" when no class differs at all."""
+    return str(class_gaps.idxmax()) if class_gaps.max() > 0 else ""
 
 
 def _absolute_gaps(table: pd.DataFrame) -> pd.Series:
@@ -229,7 +234,7 @@ def format_table(table: pd.DataFrame) -> str:
         return "n/a" if pd.isna(value) else f"{value:+.4f}"
 
     formatters = {"reference_recall": number, "submission_recall": number, "difference": signed}
-    return table.to_string(formatters=formatters)
+    return table.reset_index().to_string(index=False, formatters=formatters)
 
 
 def verdict_line(report: GradeReport) -> str:
@@ -270,7 +275,8 @@ def verdict_row(student: str, reference_cm: pd.DataFrame, submission, tolerance:
     return report_row(student, report)
 
 
-def class_verdicts(reference_cm: pd.DataFrame, folder, tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
+def class_verdicts(reference_cm: pd.DataFrame, folder,
+                   tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
     """One verdict row per student folder in `folder` (columns VERDICT_COLUMNS)."""
     rows = [verdict_row(student.name, reference_cm, student, tolerance)
             for student in student_folders(folder)]
@@ -289,8 +295,8 @@ def student_line(row) -> str:
     """One printed line for a student's verdict."""
     if row["verdict"] == "unusable":
         return f"{row['student']}: UNUSABLE: {row['reason']}"
-    summary = (f"balanced accuracy difference {row['balanced_accuracy_difference']:+.4f}, "
-               f"worst class {row['worst_class']}")
+    worst = f"worst class {row['worst_class']}" if row["worst_class"] else "no class differs"
+    summary = f"balanced accuracy difference {row['balanced_accuracy_difference']:+.4f}, {worst}"
     if row["verdict"] == "pass":
         return f"{row['student']}: PASS ({summary})"
     return f"{row['student']}: FAIL: {row['reason']} ({summary})"

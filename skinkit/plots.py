@@ -80,9 +80,9 @@ def show_samples_per_class(dataset, per_class=4):
     return show_image_grid(images, titles, per_class)
 
 
-def plot_per_class_f1(tables):
-    """Grouped bars of per-class F1 for several models ({name: classification table})."""
-    frame = pd.DataFrame({name: table["f1"] for name, table in tables.items()})
+def plot_per_class_f1(f1_by_model):
+    """Grouped bars of per-class F1 for several models ({name: F1 per class})."""
+    frame = pd.DataFrame(f1_by_model)
     ax = frame.plot.bar(figsize=(9, 3.8), rot=0, ylim=(0, 1))
     ax.set(title="F1 per class", xlabel="class", ylabel="F1")
     plt.close(ax.figure)

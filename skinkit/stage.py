@@ -12,14 +12,15 @@ from torch import nn
 
 from .classes import CLASS_CODES
 from .data import SkinLesionDataset
-from .evaluation import evaluate
+from .evaluation import classification_table, confusion_matrix, metrics_report
 from .loaders import stage_loaders
-from .models import build_model
+from .models import build_model, set_base_trainable
 from .plots import plot_confusion_matrices
 from .recipes import NOTEBOOK_OF_STAGE
 from .runs import (data_fingerprint, history_frame, load_checkpoint, read_json, save_checkpoint,
                    save_figure, write_csv, write_json)
-from .training import TrainingResult, cpu_state, pick_device, seed_everything, to_device, train_model
+from .training import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
+                       to_device, train_model)
 
 # Config keys that may change between an interrupted run and its resumption.
 NOT_COMPARED_ON_RESUME = {"device", "torch", "torchvision", "created"}
@@ -39,6 +40,7 @@ class StageResult:
     training: TrainingResult
     metrics: dict
     confusion: object
+    table: object
 
     @property
     def history(self):
@@ -72,9 +74,7 @@ def stage_model(recipe, runs_root, pretrained):
     if recipe.init_from is None:
         return build_model(recipe.model, pretrained=pretrained, freeze_base=recipe.freeze_base)
     model, _ = load_stage_model(runs_root, recipe.init_from)
-    for param in model.features.parameters():
-        param.requires_grad = not recipe.freeze_base
-    return model
+    return set_base_trainable(model, not recipe.freeze_base)
 
 
 def stage_config(recipe, data_root, seed, image_size, device, pretrained):
@@ -83,7 +83,7 @@ def stage_config(recipe, data_root, seed, image_size, device, pretrained):
         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(recipe).items()},
         "seed": seed, "image_size": image_size, "pretrained": bool(pretrained),
         "data_root": str(Path(data_root).resolve()), "data_fingerprint": data_fingerprint(data_root),
-        "device": str(device), "torch": torch.__version__, "torchvision": torchvision.__version__,
+        "device": str(device), "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
         "created": datetime.now().isoformat(timespec="seconds"),
     }
 
@@ -148,12 +148,14 @@ def save_epoch(run_dir, config, result, model, optimizer, scheduler, generator):
 
 def finish_stage(run_dir, config, result, val_loader, device):
     """Evaluate the best model on validation and write metrics and confusion-matrix artifacts."""
-    metrics, confusion = evaluate(result.model, val_loader, device)
-    metrics["best_epoch"] = result.best_epoch + 1
+    y_true, y_pred = predict_labels(result.model, val_loader, device)
+    metrics = {**metrics_report(y_true, y_pred), "best_epoch": result.best_epoch + 1}
+    confusion = confusion_matrix(y_true, y_pred)
     write_json(run_dir / "metrics.json", metrics)
     write_csv(run_dir / "confusion_matrix.csv", confusion, index_label="true")
     save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, title=config["stage"]))
-    return StageResult(run_dir, config, result.model, result, metrics, confusion)
+    return StageResult(run_dir, config, result.model, result, metrics, confusion,
+                       classification_table(y_true, y_pred))
 
 
 def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained="auto", resume=True,

@@ -1,0 +1,96 @@
+"""Notebook set-up: settings from the parameters cell and the environment, printed for the record."""
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from .recipes import RECIPES
+from .stage import require_stage
+from .training import pick_device
+
+SMOKE_EPOCHS = 1
+SMOKE_IMAGE_SIZE = 64
+KEY_PACKAGES = ("torch", "torchvision", "scikit-learn", "pandas", "matplotlib", "seaborn")
+
+
+def project_root():
+    """The kit's folder: the nearest parent of the working directory holding data/sample."""
+    for folder in (Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]):
+        if (folder / "data" / "sample").is_dir():
+            return folder
+    return Path.cwd()
+
+
+def smoke_from_env():
+    """True when SKINKIT_SMOKE asks for CI-sized runs (1, true or yes)."""
+    return os.environ.get("SKINKIT_SMOKE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def default_data_root(root, smoke):
+    """SKINKIT_DATA, else data/course when present (never in smoke mode), else the bundled sample."""
+    if os.environ.get("SKINKIT_DATA"):
+        return Path(os.environ["SKINKIT_DATA"]), "SKINKIT_DATA"
+    if not smoke and (root / "data" / "course").is_dir():
+        return root / "data" / "course", "the course dataset (data/course)"
+    return root / "data" / "sample", "the bundled sample (data/sample): a few real images per class"
+
+
+def default_runs_root(root, smoke):
+    """SKINKIT_RUNS, else runs/ (runs/smoke/ in smoke mode, so CI never touches real results)."""
+    if os.environ.get("SKINKIT_RUNS"):
+        return Path(os.environ["SKINKIT_RUNS"])
+    return root / "runs" / "smoke" if smoke else root / "runs"
+
+
+@dataclass
+class Settings:
+    """What a notebook runs with; `recipe` already carries any overrides from the parameters cell."""
+
+    smoke: bool
+    data_root: Path
+    runs_root: Path
+    seed: int
+    image_size: int
+    resume: bool
+    recipe: object = None
+
+    def run_stage(self, **kwargs):
+        """Train this notebook's stage (see `skinkit.stage.run_stage`)."""
+        from .stage import run_stage
+        return run_stage(self.recipe, self.data_root, self.runs_root, seed=self.seed,
+                         image_size=self.image_size, resume=self.resume, **kwargs)
+
+
+def stage_recipe(stage, smoke, **overrides):
+    """The stage's recipe with the notebook's overrides (None = keep), shrunk in smoke mode."""
+    recipe = dataclasses.replace(RECIPES[stage], **{k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(recipe, epochs=min(recipe.epochs, SMOKE_EPOCHS)) if smoke else recipe
+
+
+def setup(stage=None, smoke=None, data_root=None, runs_root=None, seed=0, image_size=None,
+          resume=True, requires=(), **overrides):
+    """Resolve a notebook's settings, check earlier notebooks have run, and print what was chosen."""
+    root = project_root()
+    smoke = smoke_from_env() if smoke is None else smoke
+    data_root, data_source = (Path(data_root), "the parameters cell") if data_root else default_data_root(root, smoke)
+    runs_root = Path(runs_root) if runs_root else default_runs_root(root, smoke)
+    recipe = stage_recipe(stage, smoke, **overrides) if stage else None
+    needed = [*requires, *([recipe.init_from] if recipe and recipe.init_from else [])]
+    for earlier in needed:
+        require_stage(runs_root, earlier)
+    settings = Settings(smoke, data_root, runs_root, seed,
+                        SMOKE_IMAGE_SIZE if smoke else image_size, resume, recipe)
+    print_settings(settings, data_source)
+    return settings
+
+
+def print_settings(settings, data_source):
+    """Print versions, device, data and run folders so every executed notebook records them."""
+    print("  ".join(f"{name} {version(name)}" for name in KEY_PACKAGES))
+    print(f"device: {pick_device()}  |  smoke mode: {'ON (tiny CI-sized run)' if settings.smoke else 'off'}")
+    print(f"data: {settings.data_root}  <- {data_source}")
+    print(f"runs: {settings.runs_root}")
+    if settings.recipe:
+        print(f"recipe: {settings.recipe}  |  image size: {settings.image_size or 'weights default (224)'}")

@@ -1,0 +1,380 @@
+"""Tests for skinkit.grading: reading, comparing, the CLI's exit codes and class mode."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skinkit import grading
+from skinkit.classes import CLASS_CODES
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Rows = true class, columns = predicted; supports 100, 50, 110, 20, 111, 670, 30.
+REFERENCE = np.array([
+    [60, 5, 10, 0, 5, 20, 0],
+    [4, 40, 2, 0, 1, 3, 0],
+    [5, 3, 80, 1, 6, 15, 0],
+    [0, 1, 1, 15, 0, 3, 0],
+    [3, 2, 6, 0, 70, 30, 0],
+    [5, 10, 20, 2, 33, 600, 0],
+    [0, 1, 0, 0, 1, 3, 25],
+])
+CLASS = {code: i for i, code in enumerate(CLASS_CODES)}
+
+
+def write_cm(path, counts, index=CLASS_CODES, columns=CLASS_CODES):
+    """Write counts the way a training run does; returns the CSV path."""
+    path = Path(path)
+    if path.suffix != ".csv":
+        path = path / "confusion_matrix.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(counts, index=list(index), columns=list(columns)).to_csv(path, index_label="true")
+    return path
+
+
+def moved(counts, code, n, to="nv"):
+    """Copy of counts with n samples of true class `code` moved off the diagonal (support unchanged)."""
+    out = np.array(counts, copy=True)
+    out[CLASS[code], CLASS[code]] -= n
+    out[CLASS[code], CLASS[to]] += n
+    return out
+
+
+def grade(capsys, reference, submission, *extra):
+    """Run grading.main; return (exit code, stdout, stderr)."""
+    code = grading.main(["--reference", str(reference), "--submission", str(submission), *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(err, *fragments):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture
+def reference(tmp_path):
+    return write_cm(tmp_path / "reference", REFERENCE).parent
+
+
+# --- metrics ----------------------------------------------------------------------
+
+
+def test_recalls_are_diagonal_over_row_sums():
+    frame = pd.DataFrame(REFERENCE, index=list(CLASS_CODES), columns=list(CLASS_CODES))
+    recall = grading.recalls(frame)
+    assert list(recall.index) == list(CLASS_CODES)
+    assert recall["akiec"] == pytest.approx(0.60)
+    assert recall["bcc"] == pytest.approx(0.80)
+    assert recall["nv"] == pytest.approx(600 / 670)
+    assert grading.balanced_accuracy(frame) == pytest.approx(recall.mean())
+
+
+def test_zero_support_class_has_nan_recall_and_counts_as_equal(tmp_path):
+    counts = REFERENCE.copy()
+    counts[CLASS["vasc"], :] = 0
+    ref = grading.read_confusion_matrix(write_cm(tmp_path / "ref", counts))
+    sub = grading.read_confusion_matrix(write_cm(tmp_path / "sub", counts))
+    assert np.isnan(grading.recalls(ref)["vasc"])
+    report = grading.compare(ref, sub, 0.0)
+    assert report.passed, report.reason
+    assert report.worst_class == ""
+    expected = grading.recalls(ref).drop("vasc").mean()
+    assert report.table.at["balanced_accuracy", "reference_recall"] == pytest.approx(expected)
+
+
+def test_read_confusion_matrix_returns_labelled_integer_counts(reference):
+    cm = grading.read_confusion_matrix(reference)  # a run folder works as well as the file
+    assert list(cm.index) == list(CLASS_CODES) and list(cm.columns) == list(CLASS_CODES)
+    assert cm.to_numpy().tolist() == REFERENCE.tolist()
+    assert cm.dtypes.map(pd.api.types.is_integer_dtype).all()
+
+
+def test_integral_float_counts_are_accepted(tmp_path):
+    cm = grading.read_confusion_matrix(write_cm(tmp_path / "m.csv", REFERENCE.astype(float)))
+    assert cm.to_numpy().tolist() == REFERENCE.tolist()
+
+
+# --- single submission ------------------------------------------------------------
+
+
+def test_identical_matrices_pass(capsys, reference, tmp_path):
+    submission = write_cm(tmp_path / "student", REFERENCE)
+    code, out, err = grade(capsys, reference, submission)
+    assert code == 0
+    assert out.strip().splitlines()[-1].startswith("PASS")
+    assert "balanced_accuracy" in out and all(c in out for c in CLASS_CODES)
+    assert err == ""
+
+
+def test_recall_moved_beyond_tolerance_fails_and_names_the_class(capsys, reference, tmp_path):
+    submission = write_cm(tmp_path / "student", moved(REFERENCE, "mel", 10))  # mel -0.09
+    code, out, _ = grade(capsys, reference, submission, "--tolerance", "0.05")
+    verdict = out.strip().splitlines()[-1]
+    assert code == 1
+    assert verdict.startswith("FAIL") and "mel" in verdict
+    for other in set(CLASS_CODES) - {"mel"}:
+        assert other not in verdict
+
+
+def test_compare_report_fields():
+    ref = pd.DataFrame(REFERENCE, index=list(CLASS_CODES), columns=list(CLASS_CODES))
+    sub = pd.DataFrame(moved(REFERENCE, "df", 4), index=list(CLASS_CODES), columns=list(CLASS_CODES))
+    report = grading.compare(ref, sub, 0.1)
+    assert not report.passed
+    assert report.worst_class == "df"
+    assert report.table.at["df", "difference"] == pytest.approx(-0.2)
+    assert report.balanced_accuracy_difference == pytest.approx(-0.2 / 7)
+    assert "df -0.2000" in report.reason
+
+
+def test_different_supports_fail(capsys, reference, tmp_path):
+    counts = REFERENCE.copy()
+    counts[CLASS["bkl"], CLASS["bkl"]] += 1  # one more bkl sample: a different split
+    code, out, _ = grade(capsys, reference, write_cm(tmp_path / "student", counts),
+                         "--tolerance", "0.5")
+    verdict = out.strip().splitlines()[-1]
+    assert code == 1
+    assert verdict.startswith("FAIL") and "supports differ" in verdict
+    assert "bkl (reference 110, submission 111)" in verdict
+
+
+@pytest.mark.parametrize("n_moved, tolerance, expected_code", [
+    (5, "0.05", 0),   # akiec recall 0.60 -> 0.55: exactly at the tolerance passes
+    (6, "0.05", 1),   # 0.60 -> 0.54: just over fails
+    (0, "0", 0),      # identical passes even with zero tolerance
+    (1, "0", 1),      # one sample off fails with zero tolerance
+    (1, "0.01", 0),   # 0.01 difference at tolerance 0.01 passes
+])
+def test_tolerance_edges(capsys, reference, tmp_path, n_moved, tolerance, expected_code):
+    submission = write_cm(tmp_path / "student", moved(REFERENCE, "akiec", n_moved))
+    code, out, _ = grade(capsys, reference, submission, "--tolerance", tolerance)
+    assert code == expected_code
+    assert out.strip().splitlines()[-1].startswith("PASS" if expected_code == 0 else "FAIL")
+
+
+def test_improvement_beyond_tolerance_also_fails(capsys, reference, tmp_path):
+    counts = REFERENCE.copy()
+    counts[CLASS["bcc"], CLASS["bcc"]] += 5   # bcc 0.80 -> 0.90, support unchanged
+    counts[CLASS["bcc"], CLASS["akiec"]] -= 4
+    counts[CLASS["bcc"], CLASS["nv"]] -= 1
+    code, out, _ = grade(capsys, reference, write_cm(tmp_path / "student", counts))
+    assert code == 1
+    assert "bcc +0.1000" in out
+
+
+@pytest.mark.parametrize("bad_tolerance", ["-0.1", "abc", "nan"])
+def test_invalid_tolerance_is_a_usage_error(capsys, reference, bad_tolerance):
+    with pytest.raises(SystemExit) as exit_info:
+        grading.main(["--reference", str(reference), "--submission", str(reference),
+                      "--tolerance", bad_tolerance])
+    assert exit_info.value.code == 2
+    assert "--tolerance" in capsys.readouterr().err
+
+
+def test_single_mode_out_writes_one_verdict_row(capsys, reference, tmp_path):
+    out_csv = tmp_path / "one.csv"
+    code, out, _ = grade(capsys, reference, write_cm(tmp_path / "alice", moved(REFERENCE, "mel", 10)),
+                         "--out", str(out_csv))
+    rows = pd.read_csv(out_csv)
+    assert code == 1 and str(out_csv) in out
+    assert rows.to_dict("records")[0]["student"] == "alice"
+    assert rows.to_dict("records")[0]["verdict"] == "fail"
+    assert rows.to_dict("records")[0]["worst_class"] == "mel"
+
+
+# --- unusable input ---------------------------------------------------------------
+
+
+def text_file(path, text):
+    path.write_text(text)
+    return path
+
+
+def empty_folder(path):
+    path.mkdir()
+    return path
+
+
+def garbage_binary(path):
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(128, 256)) * 4)  # e.g. a plot saved as .csv
+    return path
+
+
+def shuffled_labels_cm(path):
+    swapped = list(CLASS_CODES)
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    return write_cm(path, REFERENCE, index=swapped)
+
+
+def bad_entry_cm(path, value):
+    counts = REFERENCE.astype(object)
+    counts[CLASS["df"], CLASS["mel"]] = value
+    return write_cm(path, counts)
+
+
+UNUSABLE = {
+    "missing file": (lambda p: p / "nowhere" / "confusion_matrix.csv", "missing file"),
+    "missing in run folder": (lambda p: empty_folder(p / "empty_run"), "missing file"),
+    "6x7": (lambda p: write_cm(p / "m.csv", REFERENCE[:6], index=CLASS_CODES[:6]), "got 6x7"),
+    "7x6": (lambda p: write_cm(p / "m.csv", REFERENCE[:, :6], columns=CLASS_CODES[:6]), "got 7x6"),
+    "misordered rows": (lambda p: shuffled_labels_cm(p / "m.csv"), "misordered row labels"),
+    "misordered columns": (
+        lambda p: write_cm(p / "m.csv", REFERENCE, columns=list(reversed(CLASS_CODES))),
+        "misordered column labels"),
+    "wrong labels": (
+        lambda p: write_cm(p / "m.csv", REFERENCE, index=[str(i) for i in range(7)]),
+        "wrong row labels"),
+    "negative": (lambda p: bad_entry_cm(p / "m.csv", -3), "negative entry"),
+    "non-integer": (lambda p: bad_entry_cm(p / "m.csv", 2.5), "non-integer entry"),
+    "non-numeric": (lambda p: bad_entry_cm(p / "m.csv", "many"), "non-numeric"),
+    "empty cell": (lambda p: bad_entry_cm(p / "m.csv", ""), "non-numeric or empty"),
+    "garbage text": (
+        lambda p: text_file(p / "m.csv", "hello world\nthis is not a matrix\n"),
+        "no comma-separated columns"),
+    "garbage binary": (lambda p: garbage_binary(p / "m.csv"), "CSV file"),
+    "empty file": (lambda p: text_file(p / "m.csv", ""), "not a CSV file"),
+    "ragged rows": (
+        lambda p: text_file(p / "m.csv", "true,akiec\nakiec,1,2,3\n"),
+        "not a readable CSV"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNUSABLE))
+def test_unusable_submission_exits_2_with_one_line(capsys, reference, tmp_path, case):
+    make, fragment = UNUSABLE[case]
+    bad = make(tmp_path)
+    code, out, err = grade(capsys, reference, bad)
+    assert code == 2
+    assert_one_line_error(err, "unusable submission", fragment, bad.name)
+    assert "PASS" not in out and "FAIL" not in out
+
+
+@pytest.mark.parametrize("case", ["negative", "6x7", "garbage text"])
+def test_read_confusion_matrix_raises_grading_input_error(tmp_path, case):
+    make, fragment = UNUSABLE[case]
+    bad = make(tmp_path)
+    with pytest.raises(grading.GradingInputError, match=fragment) as error:
+        grading.read_confusion_matrix(bad)
+    assert str(bad) in str(error.value)
+    assert isinstance(error.value, ValueError)
+
+
+def test_entry_error_names_the_cell(tmp_path):
+    with pytest.raises(grading.GradingInputError, match="true=df, predicted=mel"):
+        grading.read_confusion_matrix(bad_entry_cm(tmp_path / "m.csv", -1))
+
+
+def test_malformed_reference_exits_2(capsys, tmp_path):
+    bad_reference = bad_entry_cm(tmp_path / "ref.csv", -1)
+    code, out, err = grade(capsys, bad_reference, write_cm(tmp_path / "student", REFERENCE))
+    assert code == 2
+    assert_one_line_error(err, "unusable reference", "ref.csv", "negative entry")
+    assert out == ""
+
+
+# Each subprocess imports the whole skinkit package (torch included), so keep these few.
+@pytest.mark.parametrize("case", ["6x7", "garbage binary"])
+def test_subprocess_unusable_input_has_no_traceback(reference, tmp_path, case):
+    make, fragment = UNUSABLE[case]
+    bad = make(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "skinkit.grading", "--reference", str(reference), "--submission", str(bad)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert_one_line_error(result.stderr, fragment, str(bad))
+
+
+# --- class mode -------------------------------------------------------------------
+
+
+@pytest.fixture
+def class_folder(tmp_path):
+    folder = tmp_path / "class"
+    write_cm(folder / "alice", moved(REFERENCE, "bcc", 2))       # bcc -0.04: within 0.05
+    write_cm(folder / "bob", moved(REFERENCE, "mel", 10))        # mel -0.09: outside
+    write_cm(folder / "carol" / "confusion_matrix.csv", REFERENCE[:6], index=CLASS_CODES[:6])
+    (folder / ".ipynb_checkpoints").mkdir()                      # hidden: not a student
+    return folder
+
+
+def test_is_class_folder(class_folder, reference):
+    assert grading.is_class_folder(class_folder)
+    assert not grading.is_class_folder(class_folder / "alice")   # a run folder
+    assert not grading.is_class_folder(reference / "confusion_matrix.csv")
+
+
+def test_class_mode_writes_verdicts(capsys, reference, class_folder):
+    code, out, err = grade(capsys, reference, class_folder)
+    verdicts_path = class_folder / "verdicts.csv"
+    verdicts = pd.read_csv(verdicts_path, keep_default_na=False).set_index("student")
+    assert code == 0 and err == ""
+    assert list(verdicts.columns) == ["verdict", "balanced_accuracy_difference", "worst_class", "reason"]
+    assert list(verdicts.index) == ["alice", "bob", "carol"]
+    assert verdicts["verdict"].to_dict() == {"alice": "pass", "bob": "fail", "carol": "unusable"}
+    assert verdicts.at["alice", "worst_class"] == "bcc"
+    assert verdicts.at["bob", "worst_class"] == "mel"
+    assert verdicts.at["carol", "worst_class"] == ""
+    assert float(verdicts.at["bob", "balanced_accuracy_difference"]) == pytest.approx(-10 / 111 / 7)
+    assert "got 6x7" in verdicts.at["carol", "reason"] and "carol" in verdicts.at["carol", "reason"]
+    assert str(verdicts_path) in out
+    student_lines = [line for line in out.splitlines() if line.split(":")[0] in {"alice", "bob", "carol"}]
+    assert [line.split(":")[1].split()[0] for line in student_lines] == ["PASS", "FAIL", "UNUSABLE"]
+
+
+def test_class_mode_custom_out_and_tolerance(capsys, reference, class_folder, tmp_path):
+    out_csv = tmp_path / "grades.csv"
+    code, out, _ = grade(capsys, reference, class_folder, "--tolerance", "0.1", "--out", str(out_csv))
+    verdicts = pd.read_csv(out_csv).set_index("student")
+    assert code == 0
+    assert verdicts["verdict"].to_dict() == {"alice": "pass", "bob": "pass", "carol": "unusable"}
+    assert not (class_folder / "verdicts.csv").exists()
+    assert str(out_csv) in out
+
+
+def test_class_mode_student_without_matrix_is_unusable(capsys, reference, class_folder):
+    (class_folder / "dave").mkdir()
+    code, _, _ = grade(capsys, reference, class_folder)
+    verdicts = pd.read_csv(class_folder / "verdicts.csv").set_index("student")
+    assert code == 0
+    assert verdicts.at["dave", "verdict"] == "unusable"
+    assert "missing file" in verdicts.at["dave", "reason"]
+
+
+def test_class_mode_with_unusable_reference_exits_2(capsys, tmp_path, class_folder):
+    code, _, err = grade(capsys, tmp_path / "no_reference", class_folder)
+    assert code == 2
+    assert_one_line_error(err, "unusable reference", "missing file")
+    assert not (class_folder / "verdicts.csv").exists()
+
+
+def test_class_mode_unwritable_out_exits_2(capsys, reference, class_folder, tmp_path):
+    code, _, err = grade(capsys, reference, class_folder, "--out", str(tmp_path / "no" / "dir" / "v.csv"))
+    assert code == 2
+    assert_one_line_error(err, "cannot write verdicts")
+
+
+def test_grade_class_api(reference, class_folder, tmp_path):
+    verdicts = grading.grade_class(reference, class_folder, tolerance=0.05, out=tmp_path / "v.csv")
+    assert list(verdicts.columns) == list(grading.VERDICT_COLUMNS)
+    assert verdicts.set_index("student")["verdict"].to_dict() == {
+        "alice": "pass", "bob": "fail", "carol": "unusable"}
+    assert pd.read_csv(tmp_path / "v.csv")["student"].tolist() == ["alice", "bob", "carol"]
+
+
+def test_add_arguments_and_run_for_the_skinkit_cli(reference, tmp_path):
+    import argparse
+
+    parser = grading.add_arguments(argparse.ArgumentParser())
+    args = parser.parse_args(["--reference", str(reference),
+                              "--submission", str(write_cm(tmp_path / "s", REFERENCE))])
+    assert args.tolerance == grading.DEFAULT_TOLERANCE and args.out is None
+    assert grading.run(args) == 0
