@@ -2,11 +2,12 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
-from torchvision.io import ImageReadMode, decode_image
 
 from .classes import CLASS_CODES, LABEL_BY_DIGIT, NUM_CLASSES
 
@@ -55,17 +56,23 @@ def list_labelled_images(root):
     return pd.DataFrame(rows, columns=["file", "label"])
 
 
+def gray_pixels(image):
+    """A PIL image as a uint8 (H, W) array of gray levels; 16-bit images are scaled, not clipped."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        pixels = np.asarray(image, dtype=np.float64)
+        return np.clip(np.round(pixels / 65535 * 255), 0, 255).astype(np.uint8)
+    return np.asarray(image.convert("L"))
+
+
 def read_gray(path):
     """Decode one image file as a one-channel uint8 tensor (1, H, W), whatever it is stored as."""
     try:
-        data = torch.frombuffer(bytearray(Path(path).read_bytes()), dtype=torch.uint8)
-        image = decode_image(data, mode=ImageReadMode.GRAY)
-    except (RuntimeError, OSError, ValueError) as error:
+        with Image.open(path) as image:
+            pixels = gray_pixels(image)
+    except (OSError, ValueError, SyntaxError) as error:
         raise DatasetError(f"{path}: cannot be read as an image ({error}); "
                            f"replace or delete the file.") from error
-    if image.dtype != torch.uint8:  # 16-bit PNGs decode as uint16
-        image = (image.float() / torch.iinfo(image.dtype).max * 255).round().to(torch.uint8)
-    return image
+    return torch.from_numpy(pixels.copy()).unsqueeze(0)
 
 
 class SkinLesionDataset(Dataset):

@@ -43,9 +43,9 @@ def oversampling_table(train_set, weights=OVERSAMPLING_WEIGHTS):
     """Images per class before and after repeating each class `weights[label]` times."""
     augmented = AugmentedDataset(train_set, weights=weights)
     table = pd.DataFrame({"images": class_counts(train_set.img_labels["label"]),
-                          "repeat": list(weights),
+                          "repeat": [f"x{w}" for w in weights],
                           "after_oversampling": class_counts(augmented.img_labels["label"])})
-    table.loc["total"] = [len(train_set), None, len(augmented)]
+    table.loc["total"] = [len(train_set), "", len(augmented)]
     return table
 
 

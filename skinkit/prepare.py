@@ -34,11 +34,24 @@ def read_metadata(source):
     if not csv_path.is_file():
         raise PrepareError(f"{csv_path}: metadata CSV not found; --ham10000 must be the folder "
                            f"holding HAM10000_metadata.csv and images/.")
-    meta = pd.read_csv(csv_path, dtype=str)
+    try:
+        meta = pd.read_csv(csv_path, dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise PrepareError(f"{csv_path}: cannot be read as a CSV table ({error}).") from error
     missing = [c for c in REQUIRED_COLUMNS if c not in meta.columns]
     if missing:
         raise PrepareError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
                            f"expected at least {', '.join(REQUIRED_COLUMNS)}.")
+    blank = meta[list(REQUIRED_COLUMNS)].isna()
+    if blank.any(axis=None):
+        row = int(blank.any(axis=1).to_numpy().argmax())
+        column = blank.columns[blank.iloc[row].to_numpy()][0]
+        raise PrepareError(f"{csv_path}: empty {column} in row {row + 1} (after the header); "
+                           f"every row needs {', '.join(REQUIRED_COLUMNS)}.")
+    repeated = meta.loc[meta["image_id"].duplicated(), "image_id"]
+    if len(repeated):
+        raise PrepareError(f"{csv_path}: duplicate image_id {repeated.iat[0]} (listed more than once); "
+                           f"keep one row per image.")
     unknown = sorted(set(meta["dx"]) - set(CLASS_CODES))
     if unknown:
         raise PrepareError(f"{csv_path}: unknown dx value(s) {unknown}; expected one of {CLASS_CODES}.")
@@ -118,7 +131,12 @@ def square_gray(path, size):
 def convert_image(job):
     """Write one source image as a square gray PNG: job = (source path, target path, size)."""
     source, target, size = job
-    square_gray(source, size).save(target)
+    try:
+        image = square_gray(source, size)
+    except (OSError, ValueError, SyntaxError) as error:  # PIL's errors for broken files
+        raise PrepareError(f"{source}: cannot be read as an image ({error}); "
+                           f"replace the file or remove its row from the metadata.") from error
+    image.save(target)
 
 
 def write_dataset(plan, out, size):

@@ -1,0 +1,85 @@
+"""Models: the seed's heads, freezing, and honest handling of missing ImageNet weights."""
+
+import urllib.error
+
+import pytest
+import torch
+from torch import nn
+from torchvision import models as tv_models
+
+from skinkit.models import (PretrainedWeightsUnavailable, PretrainedWeightsWarning, build_model,
+                            count_parameters, unfreeze, weights_file)
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """An empty torch cache and no network: the weights cannot be had."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def no_network(self, *args, **kwargs):
+        raise urllib.error.URLError("no network in this test")
+
+    monkeypatch.setattr(tv_models.WeightsEnum, "get_state_dict", no_network)
+    return tmp_path / "torch"
+
+
+@pytest.mark.parametrize("name, sizes, dropout", [("large", (960, 1280), 0.3), ("small", (576, 1024), 0.2)])
+def test_head_matches_the_seed_report(name, sizes, dropout):
+    head = build_model(name, pretrained=False).classifier
+    assert [type(layer) for layer in head] == [nn.Linear, nn.Hardswish, nn.Dropout, nn.Linear]
+    assert (head[0].in_features, head[0].out_features) == sizes
+    assert (head[3].in_features, head[3].out_features) == (sizes[1], 7)
+    assert head[2].p == dropout
+
+
+def test_frozen_base_trains_only_the_head_until_unfrozen():
+    model = build_model("small", pretrained=False, freeze_base=True)
+    head_params = count_parameters(model.classifier)
+    assert count_parameters(model, trainable_only=True) == head_params == 576 * 1024 + 1024 + 1024 * 7 + 7
+    unfreeze(model)
+    assert count_parameters(model, trainable_only=True) == count_parameters(model) > head_params
+
+
+def test_forward_gives_seven_logits():
+    model = build_model("small", pretrained=False).eval()
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 7)
+
+
+def test_auto_warns_loudly_and_records_random_init(offline):
+    with pytest.warns(PretrainedWeightsWarning, match="RANDOM INITIALISATION"):
+        model = build_model("large", pretrained="auto")
+    assert model.pretrained is False
+
+
+def test_required_weights_fail_with_where_to_put_them(offline):
+    with pytest.raises(PretrainedWeightsUnavailable) as error:
+        build_model("small", pretrained=True)
+    message = str(error.value)
+    assert str(weights_file("small")) in message and str(offline) in message
+    assert "TORCH_HOME" in message and "pretrained=False" in message
+
+
+def test_cached_weight_file_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda *a, **k: pytest.fail("the cached file should be used, not downloaded"))
+    reference = tv_models.mobilenet_v3_small()
+    path = weights_file("small")
+    path.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), path)
+    model = build_model("small", pretrained=True)
+    assert model.pretrained is True
+    assert torch.equal(model.features[0][0].weight, reference.features[0][0].weight)
+
+
+def test_pretrained_false_never_touches_the_network(offline, recwarn):
+    model = build_model("small", pretrained=False)
+    assert model.pretrained is False
+    assert not [w for w in recwarn if issubclass(w.category, PretrainedWeightsWarning)]
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("medium", pretrained=False)
+    with pytest.raises(ValueError, match="pretrained must be"):
+        build_model("small", pretrained="yes")

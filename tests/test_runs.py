@@ -1,0 +1,132 @@
+"""Run folders: complete artifacts, same seed -> same matrix, kill-and-resume, safe loading."""
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from skinkit import grading
+from skinkit.classes import CLASS_CODES
+from skinkit.recipes import RECIPES
+from skinkit.runs import atomic_path, load_checkpoint, write_json
+from skinkit.stage import run_stage
+
+from .helpers import ROOT, SAMPLE
+
+TRAIN_ARGS = ["--stage", "small_frozen", "--data", str(SAMPLE), "--image-size", "64", "--seed", "0",
+              "--pretrained", "false", "--num-workers", "1"]
+
+
+def small_run(runs, epochs=2, **kwargs):
+    recipe = dataclasses.replace(RECIPES["small_frozen"], epochs=epochs)
+    return run_stage(recipe, SAMPLE, runs, image_size=64, pretrained=False, device="cpu", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The same stage trained twice with the same seed, in two run roots."""
+    roots = [tmp_path_factory.mktemp(name) for name in ("first", "second")]
+    return [small_run(root) for root in roots]
+
+
+def test_run_folder_holds_every_artifact(two_runs):
+    run_dir = two_runs[0].run_dir
+    for name in ("config.json", "history.csv", "metrics.json", "confusion_matrix.csv",
+                 "confusion_matrix.png", "best.pt", "last.pt"):
+        assert (run_dir / name).is_file(), name
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["pretrained"] is False and config["seed"] == 0 and config["lr"] == 1e-3
+    assert len(config["data_fingerprint"]) == 64 and config["torch"] == str(torch.__version__)
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history.columns) == ["epoch", "train_loss", "val_accuracy", "lr", "seconds"]
+    assert list(history["epoch"]) == [1, 2]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {"accuracy", "balanced_accuracy", "macro_f1", "per_class"} <= set(metrics)
+    assert set(metrics["per_class"]) == set(CLASS_CODES)
+    confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col=0)
+    assert list(confusion.index) == list(confusion.columns) == list(CLASS_CODES)
+    assert confusion.to_numpy().sum() == 35
+
+
+def test_same_seed_gives_identical_results_and_passes_grading(two_runs, capsys):
+    first, second = (run.run_dir for run in two_runs)
+    assert (first / "confusion_matrix.csv").read_bytes() == (second / "confusion_matrix.csv").read_bytes()
+    assert two_runs[0].metrics == two_runs[1].metrics
+    assert two_runs[0].history["train_loss"].tolist() == two_runs[1].history["train_loss"].tolist()
+    assert grading.main(["--reference", str(first), "--submission", str(second)]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+
+def test_checkpoints_load_with_weights_only(two_runs):
+    best = load_checkpoint(two_runs[0].run_dir / "best.pt")
+    assert best["architecture"] == "small" and best["class_codes"] == list(CLASS_CODES)
+
+
+def test_a_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"payload": argparse.Namespace(command="anything")}, path)  # needs unpickling
+    with pytest.raises(ValueError, match="not a readable skinkit checkpoint"):
+        load_checkpoint(path)
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "metrics.json"
+    write_json(path, {"accuracy": 0.5})
+    with pytest.raises(RuntimeError):
+        with atomic_path(path) as tmp:
+            tmp.write_text("{half")
+            raise RuntimeError("killed mid-write")
+    assert json.loads(path.read_text()) == {"accuracy": 0.5}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_changed_settings_start_over_and_keep_the_old_run(tmp_path):
+    small_run(tmp_path, epochs=1)
+    with pytest.warns(UserWarning, match="moved to"):
+        small_run(tmp_path, epochs=2, seed=1)
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("small_frozen-")]
+    assert len(kept) == 1 and (kept[0] / "best.pt").is_file()
+    assert json.loads((tmp_path / "small_frozen" / "config.json").read_text())["seed"] == 1
+
+
+def train_command(runs, epochs):
+    return [sys.executable, "-m", "skinkit", "train", *TRAIN_ARGS, "--runs", str(runs), "--epochs", str(epochs)]
+
+
+def epochs_done(run_dir):
+    history = run_dir / "history.csv"
+    return len(pd.read_csv(history)) if history.is_file() else 0
+
+
+def kill_after_first_epoch(command, run_dir, timeout=120):
+    """Start training, SIGKILL it once an epoch is checkpointed; return how many epochs it finished."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while epochs_done(run_dir) < 1 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return epochs_done(run_dir)
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    epochs = 6
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    subprocess.run(train_command(straight, epochs), cwd=ROOT, check=True, capture_output=True)
+    done = kill_after_first_epoch(train_command(resumed, epochs), resumed / "small_frozen")
+    assert 1 <= done < epochs, "the run should have been killed part-way"
+    assert not (resumed / "small_frozen" / "metrics.json").exists()
+    subprocess.run(train_command(resumed, epochs), cwd=ROOT, check=True, capture_output=True)
+    a, b = straight / "small_frozen", resumed / "small_frozen"
+    assert (a / "confusion_matrix.csv").read_bytes() == (b / "confusion_matrix.csv").read_bytes()
+    assert json.loads((a / "metrics.json").read_text()) == json.loads((b / "metrics.json").read_text())
+    columns = ["epoch", "train_loss", "val_accuracy", "lr"]
+    pd.testing.assert_frame_equal(pd.read_csv(a / "history.csv")[columns], pd.read_csv(b / "history.csv")[columns])
