@@ -1,11 +1,13 @@
-"""Strip notebooks for committing: no outputs or execution counts, except the reference output of
-cells marked `# NBVAL_CHECK_OUTPUT`, which nbval compares against.
+"""Strip notebooks for committing: no outputs, execution counts, timings or widget state.
 
     python scripts/clean_notebooks.py            # strip in place
-    python scripts/clean_notebooks.py --refresh  # re-execute in smoke mode first, to renew the references
+    python scripts/clean_notebooks.py --refresh  # re-execute in smoke mode first and save the
+                                                 # stdout of cells marked # NBVAL_CHECK_OUTPUT to
+                                                 # notebooks/reference_outputs.json (what nbval checks)
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -16,10 +18,17 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKED = "# NBVAL_CHECK_OUTPUT"
+REFERENCES = ROOT / "notebooks" / "reference_outputs.json"
+
+
+def checked_outputs(notebook):
+    """{cell id: stdout} of the executed cells marked # NBVAL_CHECK_OUTPUT."""
+    return {cell.id: "".join(out.text for out in cell.outputs if out.output_type == "stream" and out.name == "stdout")
+            for cell in notebook.cells if cell.cell_type == "code" and CHECKED in cell.source}
 
 
 def clean(notebook):
-    """Drop execution counts, timings, widget state and every output but the stdout of checked cells."""
+    """Drop outputs, execution counts, timings and widget state."""
     notebook.metadata.pop("widgets", None)
     notebook.metadata["language_info"] = {"name": "python"}
     for cell in notebook.cells:
@@ -27,9 +36,7 @@ def clean(notebook):
         if cell.cell_type != "code":
             continue
         cell.execution_count = None
-        keep = CHECKED in cell.source
-        cell.outputs = [out for out in cell.outputs
-                        if keep and out.output_type == "stream" and out.name == "stdout"]
+        cell.outputs = []
     return notebook
 
 
@@ -38,6 +45,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--refresh", action="store_true", help="execute in smoke mode to renew reference outputs")
     args = parser.parse_args(argv)
+    references = json.loads(REFERENCES.read_text()) if REFERENCES.exists() else {}
     with tempfile.TemporaryDirectory() as runs:
         os.environ.update(SKINKIT_SMOKE="1", SKINKIT_RUNS=runs)
         for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
@@ -45,8 +53,11 @@ def main(argv=None):
             if args.refresh:
                 NotebookClient(notebook, kernel_name="python3",
                                resources={"metadata": {"path": str(path.parent)}}).execute()
+                references[path.name] = checked_outputs(notebook)
             nbformat.write(clean(notebook), path)
             print(f"cleaned {path.name}")
+    if args.refresh:
+        REFERENCES.write_text(json.dumps(references, indent=1, sort_keys=True) + "\n")
     return 0
 
 

@@ -1,9 +1,13 @@
 """Command line: `python -m skinkit prepare | train | grade | bench`."""
 
 import argparse
+import dataclasses
 import sys
 
+from . import bench, grading
 from .prepare import PRESETS, PrepareError, prepare
+from .recipes import RECIPES
+from .stage import run_stage
 
 
 def prepare_command(args):
@@ -21,10 +25,6 @@ def prepare_command(args):
 
 def train_command(args):
     """Run one training stage into its run folder (resumes an interrupted run)."""
-    import dataclasses
-
-    from .recipes import RECIPES
-    from .stage import run_stage
     recipe = RECIPES[args.stage]
     if args.epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
@@ -42,7 +42,6 @@ def pretrained_choice(text):
 
 def add_train_arguments(parser):
     """Arguments of `skinkit train`."""
-    from .recipes import RECIPES
     parser.add_argument("--stage", required=True, choices=sorted(RECIPES))
     parser.add_argument("--data", required=True, help="course-format dataset (train/ and val/)")
     parser.add_argument("--runs", default="runs", help="run folder root (default: runs)")
@@ -69,7 +68,6 @@ def build_parser():
     train = commands.add_parser("train", help="run one training stage into its run folder")
     add_train_arguments(train)
     train.set_defaults(handler=train_command)
-    from . import bench, grading
     grade = commands.add_parser("grade", help="grade confusion matrices against a reference")
     grading.add_arguments(grade)
     grade.set_defaults(handler=grading.run)

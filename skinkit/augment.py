@@ -34,6 +34,7 @@ class BatchAugment(nn.Module):
         self.crop, self.zoom = crop, crop / resize
         self.train_mode, self.degrees = train, degrees
         self.brightness, self.contrast = brightness, contrast
+        self._grid = None
         self.register_buffer("scale", 1.0 / (255.0 * torch.tensor(std).view(1, 3, 1, 1)), persistent=False)
         self.register_buffer("shift", -torch.tensor(mean).view(1, 3, 1, 1) / torch.tensor(std).view(1, 3, 1, 1),
                              persistent=False)
@@ -48,16 +49,23 @@ class BatchAugment(nn.Module):
         contrast = random_uniform(n, 1 - self.contrast, 1 + self.contrast, generator)
         return angle, flip_x, flip_y, brightness, contrast
 
+    def base_grid(self, device):
+        """Normalised (x, y) of every output pixel, (1, S*S, 2); cached (affine_grid redoes it per call)."""
+        if self._grid is None or self._grid.device != device:
+            identity = torch.eye(2, 3).unsqueeze(0)
+            grid = F.affine_grid(identity, (1, 1, self.crop, self.crop), align_corners=False)
+            self._grid = grid.view(1, -1, 2).to(device)
+        return self._grid
+
     def warp(self, images, angle, flip_x, flip_y):
         """Rotate about the centre, flip, then resize-and-crop: one bilinear resampling."""
         cos, sin = torch.cos(angle) * self.zoom, torch.sin(angle) * self.zoom
-        zero = torch.zeros_like(cos)
         # Output pixel -> source pixel in normalised coordinates: flips first (they act on the
         # already rotated image), then the inverse rotation, scaled by crop/resize.
-        theta = torch.stack([torch.stack([cos * flip_x, -sin * flip_y, zero], 1),
-                             torch.stack([sin * flip_x, cos * flip_y, zero], 1)], 1)
-        grid = F.affine_grid(theta.to(images.device), (len(images), 1, self.crop, self.crop),
-                             align_corners=False)
+        matrix = torch.stack([torch.stack([cos * flip_x, -sin * flip_y], 1),
+                              torch.stack([sin * flip_x, cos * flip_y], 1)], 1)
+        grid = self.base_grid(images.device) @ matrix.to(images.device).transpose(1, 2)
+        grid = grid.view(len(images), self.crop, self.crop, 2)
         return F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="zeros",
                              align_corners=False)
 

@@ -42,9 +42,3 @@ def metrics_report(y_true, y_pred):
     per_class = {code: {k: (int(v) if k == "support" else float(v)) for k, v in row.items() if k != "accuracy"}
                  for code, row in table.iterrows()}
     return {**summary_metrics(y_true, y_pred), "per_class": per_class}
-
-
-def print_report(y_true, y_pred):
-    """Print the seed-style classification report: total accuracy and the per-class table."""
-    print(f"Total accuracy: {metrics.accuracy_score(y_true, y_pred):.4f}")
-    print(classification_table(y_true, y_pred).round(4).to_string())

@@ -7,7 +7,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .recipes import RECIPES
-from .stage import require_stage
+from .stage import require_stage, run_stage
 from .training import pick_device
 
 SMOKE_EPOCHS = 1
@@ -58,7 +58,6 @@ class Settings:
 
     def run_stage(self, **kwargs):
         """Train this notebook's stage (see `skinkit.stage.run_stage`)."""
-        from .stage import run_stage
         return run_stage(self.recipe, self.data_root, self.runs_root, seed=self.seed,
                          image_size=self.image_size, resume=self.resume, **kwargs)
 

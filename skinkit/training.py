@@ -1,6 +1,5 @@
 """Seeding, device choice and the shared `train_model` loop."""
 
-import copy
 import os
 import random
 import time

@@ -1,0 +1,80 @@
+"""Plumbing of `skinkit bench` at tiny sizes: result structure only, never a timing or speed-up value."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import skinkit
+from skinkit import bench
+from skinkit.data import SkinLesionDataset
+
+SAMPLE = Path(skinkit.__file__).parents[1] / "data" / "sample"
+CPU = torch.device("cpu")
+STAGES = {"large_frozen", "large_full", "small_frozen", "small_full"}
+
+
+def positive_finite(value):
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+@pytest.fixture(scope="module")
+def train_set():
+    return SkinLesionDataset(SAMPLE / "train")
+
+
+def test_default_data_root_is_the_bundled_sample():
+    assert (bench.default_data_root() / "train").is_dir()
+
+
+def test_alternate_runs_each_variant_in_turn_at_least_once():
+    calls = []
+    runs = {"a": lambda: calls.append("a") or 1, "b": lambda: calls.append("b") or 1}
+    timings = bench.alternate(runs, CPU, rounds=3, budget_s=0.0)
+    assert calls == ["a", "b"]
+    assert set(timings) == {"a", "b"} and all(len(t) == 1 for t in timings.values())
+    bench.alternate(runs, CPU, rounds=2)
+    assert calls == ["a", "b", "a", "b", "a", "b"]
+
+
+def test_seed_and_kit_pipelines_yield_the_same_batch_shape(train_set):
+    seed, kit = bench.pipeline_loaders(train_set, bench.QUICK, CPU)
+    (seed_images, seed_labels), (kit_images, kit_labels) = next(iter(seed)), next(iter(kit))
+    assert seed_images.shape == kit_images.shape == (bench.QUICK.batch_size, 3, 32, 32)
+    assert seed_images.dtype == kit_images.dtype == torch.float32
+    assert len(seed_labels) == len(kit_labels) == bench.QUICK.batch_size
+
+
+def test_cycled_dataset_repeats_images_and_labels(train_set):
+    cycled = bench.CycledDataset(train_set, 2 * len(train_set) + 3)
+    assert len(cycled) == len(cycled.img_labels) == 2 * len(train_set) + 3
+    assert list(cycled.img_labels["file"][:3]) == list(train_set.img_labels["file"][:3])
+    assert torch.equal(cycled[len(train_set)][0], train_set[0][0])
+
+
+def test_goal_checks_compare_with_the_goals():
+    report = {"pipeline_speedup": 6.0, "epoch_overhead": 1.2,
+              "train_speedup": {"large_frozen": 2.0, "large_full": 1.2, "small_frozen": 2.0, "small_full": 2.0}}
+    met = {name.split(" (")[0]: ok for name, _, _, ok in bench.goal_checks(report)}
+    assert met == {"pipeline_speedup": True, "train_speedup mean": True, "train_speedup min": False,
+                   "epoch_overhead": False}
+
+
+def test_quick_json_run_ends_with_the_results(capsys):
+    assert bench.main(["--quick", "--json", "--data", str(SAMPLE), "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert positive_finite(report["pipeline_speedup"]) and positive_finite(report["epoch_overhead"])
+    assert set(report["train_speedup"]) == set(report["train_img_per_s"]) == STAGES
+    assert all(positive_finite(v) for v in report["train_speedup"].values())
+    assert all(positive_finite(report["train_img_per_s"][s][v]) for s in STAGES for v in ("kit", "plain"))
+    assert all(positive_finite(report["pipeline_img_per_s"][v]) for v in ("kit", "seed"))
+    assert set(report["epoch_seconds_by_workers"]) == {"0", "1", "2"}
+    assert all(positive_finite(s) for s in report["epoch_seconds_by_workers"].values())
+    assert all(isinstance(goal["met"], bool) for goal in report["goals"].values())
+
+
+def test_missing_data_is_reported(tmp_path, capsys):
+    assert bench.main(["--quick", "--data", str(tmp_path)]) == 2
+    assert "train/" in capsys.readouterr().err
