@@ -433,6 +433,7 @@ def run(args):
         print(f"bench: no dataset with a train/ folder at {data_root}; pass --data DIR", file=sys.stderr)
         return 2
     device = torch.device(args.device or pick_device())
+    os.environ.setdefault("TQDM_DISABLE", "1")  # the training loop's progress bars would drown the figures
     sizes = bench_sizes(args.quick, device)
     torch.manual_seed(0)
     train_set = SkinLesionDataset(Path(data_root) / "train")
