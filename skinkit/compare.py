@@ -111,10 +111,12 @@ def summary_table(runs_root, costs, test_scores):
 def conclusion(table):
     """A short conclusion whose every number comes from the comparison table."""
     large, small = table.loc["MobileNetV3-Large"], table.loc["MobileNetV3-Small"]
-    better = "Large" if large["test_balanced_accuracy"] >= small["test_balanced_accuracy"] else "Small"
+    large_score, small_score = large["test_balanced_accuracy"], small["test_balanced_accuracy"]
+    verdict = ("both models score the same" if large_score == small_score else
+               f"MobileNetV3-{'Large' if large_score > small_score else 'Small'} scores higher")
     lines = [
-        f"On the held-out test split MobileNetV3-{better} scores higher: balanced accuracy "
-        f"{large['test_balanced_accuracy']:.3f} (Large) vs {small['test_balanced_accuracy']:.3f} (Small), "
+        f"On the held-out test split {verdict}: balanced accuracy "
+        f"{large_score:.3f} (Large) vs {small_score:.3f} (Small), "
         f"macro-F1 {large['test_macro_f1']:.3f} vs {small['test_macro_f1']:.3f}.",
         f"Small needs {small['MFLOPs']:.0f} vs {large['MFLOPs']:.0f} MFLOPs "
         f"({large['MFLOPs'] / small['MFLOPs']:.1f}x fewer), {small['parameters_M']:.2f}M vs "
