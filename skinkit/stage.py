@@ -109,6 +109,7 @@ def checkpoint_state(config, result, model, optimizer, scheduler, generator):
         "best_state": result.best_state, "start_time": result.start_time.isoformat(),
         "history": {k: getattr(result, k) for k in ("loss_list", "accuracy_list", "lr_list", "seconds_list")},
         "torch_rng": torch.get_rng_state(), "loader_rng": generator.get_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
 
 
@@ -119,6 +120,8 @@ def restore(checkpoint, model, optimizer, scheduler, generator):
     scheduler.load_state_dict(checkpoint["scheduler"])
     torch.set_rng_state(checkpoint["torch_rng"])
     generator.set_state(checkpoint["loader_rng"])
+    if checkpoint.get("cuda_rng") and torch.cuda.is_available():  # dropout on the GPU draws from these
+        torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
     return TrainingResult(**checkpoint["history"], best_epoch=checkpoint["best_epoch"],
                           best_state=checkpoint["best_state"],
                           start_time=datetime.fromisoformat(checkpoint["start_time"]))
