@@ -14,14 +14,14 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from skinkit.notebook import default_runs_root
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def runs_root(smoke):
-    """Where the notebooks write their run folders (mirrors skinkit.notebook's default)."""
-    if os.environ.get("SKINKIT_RUNS"):
-        return Path(os.environ["SKINKIT_RUNS"])
-    return ROOT / "runs" / "smoke" if smoke else ROOT / "runs"
+    """Where the notebooks write their run folders (the notebooks' own default)."""
+    return default_runs_root(ROOT, smoke)
 
 
 def execute(path, out_dir, timeout):

@@ -30,12 +30,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-import skinkit
 
 from .augment import BatchAugment
 from .data import AugmentedDataset, SkinLesionDataset
 from .loaders import default_num_workers, make_loader, stage_loaders
 from .models import build_model
+from .notebook import project_root
 from .recipes import RECIPES
 from .training import autocast, batch_to_device, pick_device, to_device, train_one_epoch
 
@@ -401,11 +401,9 @@ def load_average():
 
 
 def default_data_root():
-    """The bundled sample: ./data/sample, else the one beside the installed package; None if neither."""
-    for candidate in (Path.cwd() / "data" / "sample", Path(skinkit.__file__).parents[1] / "data" / "sample"):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The bundled sample of the kit's folder (see `notebook.project_root`); None if it is missing."""
+    sample = project_root() / "data" / "sample"
+    return sample if sample.is_dir() else None
 
 
 def add_arguments(parser):
