@@ -82,6 +82,7 @@ class SkinLesionDataset(Dataset):
         self.root = Path(root)
         self.transform = transform
         self.img_labels = list_labelled_images(self.root)
+        self._labels = self.img_labels["label"].tolist()  # per-item pandas lookups cost ~10 us each
         self._cache = []
         for file in self.img_labels["file"]:
             image = read_gray(self.root / file)  # decode everything now: bad files fail early
@@ -99,9 +100,10 @@ class SkinLesionDataset(Dataset):
         return read_gray(self.root / self.img_labels["file"].iat[index])
 
     def __getitem__(self, index):
-        image = tv_tensors.Image(self.image(index))
-        label = int(self.img_labels["label"].iat[index])
-        return (self.transform(image) if self.transform else image), label
+        image = self.image(index)
+        if self.transform:
+            image = self.transform(tv_tensors.Image(image))
+        return image, self._labels[index]
 
 
 class AugmentedDataset(Dataset):

@@ -1,6 +1,5 @@
 """DataLoaders that feed uint8 batches and augment them as whole batches (see `augment.py`)."""
 
-import torch
 from torch.utils.data import DataLoader, default_collate
 
 from .augment import BatchAugment

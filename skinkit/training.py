@@ -74,11 +74,11 @@ def cpu_state(model):
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def train_one_epoch(model, loader, criterion, optimizer, device, description="train"):
+def train_one_epoch(model, loader, criterion, optimizer, device, description="train", progress=True):
     """One pass over `loader`; returns the mean training loss per sample."""
     model.train()
     total_loss, seen = 0.0, 0
-    for images, labels in tqdm(loader, desc=description, leave=False):
+    for images, labels in tqdm(loader, desc=description, leave=False, disable=not progress):
         images, labels = batch_to_device(images, labels, device)
         with autocast(device):
             loss = criterion(model(images), labels)

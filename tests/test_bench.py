@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import skinkit
-from skinkit import bench
+from skinkit import bench, benchreport
 from skinkit.data import SkinLesionDataset
 
 SAMPLE = Path(skinkit.__file__).parents[1] / "data" / "sample"
@@ -57,7 +57,7 @@ def test_cycled_dataset_repeats_images_and_labels(train_set):
 def test_goal_checks_compare_with_the_goals():
     report = {"pipeline_speedup": 6.0, "epoch_overhead": 1.2,
               "train_speedup": {"large_frozen": 2.0, "large_full": 1.2, "small_frozen": 2.0, "small_full": 2.0}}
-    met = {name.split(" (")[0]: ok for name, _, _, ok in bench.goal_checks(report)}
+    met = {name.split(" (")[0]: ok for name, _, _, ok in benchreport.goal_checks(report)}
     assert met == {"pipeline_speedup": True, "train_speedup mean": True, "train_speedup min": False,
                    "epoch_overhead": False}
 

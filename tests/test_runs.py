@@ -3,7 +3,6 @@
 import argparse
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys

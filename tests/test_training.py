@@ -43,6 +43,7 @@ def test_best_model_rule_of_the_seed(history, candidate, better):
     assert result.is_better(*candidate) is better
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")  # nothing is trained here
 def test_step_lr_steps_each_epoch_and_plateau_gets_the_accuracy():
     params = [nn.Parameter(torch.zeros(1))]
     step = torch.optim.lr_scheduler.StepLR(torch.optim.Adam(params, lr=1.0), step_size=1, gamma=0.5)
