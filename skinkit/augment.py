@@ -85,6 +85,15 @@ class BatchAugment(nn.Module):
         gray = self.warp(images, angle, flip_x, flip_y)
         if self.train_mode:
             gray = self.jitter(gray, brightness, contrast)
-        out = torch.empty((len(images), 3, self.crop, self.crop), device=images.device,
+        return self.normalise_to_rgb(gray)
+
+    def normalise_to_rgb(self, gray):
+        """0-255 gray (N,1,S,S) -> ImageNet-normalised 3-channel batch in channels_last."""
+        out = torch.empty((len(gray), 3, self.crop, self.crop), device=gray.device,
                           memory_format=torch.channels_last)
-        return torch.addcmul(self.shift, gray, self.scale, out=out)
+        # One strided pass per channel: ~25% faster on CPUs than one broadcast over the size-3
+        # innermost dimension of channels_last.
+        for channel in range(3):
+            torch.addcmul(self.shift[0, channel, 0, 0], gray[:, 0], self.scale[0, channel, 0, 0],
+                          out=out[:, channel])
+        return out

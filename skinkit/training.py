@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .allocator import keep_freed_memory
+
 
 def seed_everything(seed):
     """Seed Python, NumPy and torch (all devices) so a run can be repeated."""
@@ -38,6 +40,12 @@ def autocast(device):
     enabled = device.type == "cuda"
     dtype = torch.bfloat16 if enabled and torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device.type, dtype=dtype, enabled=enabled)
+
+
+def prepare_device(device):
+    """Process-wide speed settings for `device`: on the CPU, freed memory is reused (see `allocator`)."""
+    if device.type == "cpu":
+        keep_freed_memory()
 
 
 def batch_to_device(images, labels, device):
@@ -76,6 +84,7 @@ def cpu_state(model):
 
 def train_one_epoch(model, loader, criterion, optimizer, device, description="train", progress=True):
     """One pass over `loader`; returns the mean training loss per sample."""
+    prepare_device(device)
     model.train()
     total_loss, seen = 0.0, 0
     for images, labels in tqdm(loader, desc=description, leave=False, disable=not progress):
@@ -93,6 +102,7 @@ def train_one_epoch(model, loader, criterion, optimizer, device, description="tr
 @torch.inference_mode()
 def predict_labels(model, loader, device):
     """(true labels, predicted labels) as NumPy arrays over a whole loader."""
+    prepare_device(device)
     model.eval()
     true, predicted = [], []
     for images, labels in loader:

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 import skinkit
-from skinkit import bench, benchreport
+from skinkit import bench
+from skinkit.bench import cli, epochs, pipeline, timing
+from skinkit.bench import report as bench_report
 from skinkit.data import SkinLesionDataset
 
 SAMPLE = Path(skinkit.__file__).parents[1] / "data" / "sample"
@@ -26,29 +28,29 @@ def train_set():
 
 
 def test_default_data_root_is_the_bundled_sample():
-    assert (bench.default_data_root() / "train").is_dir()
+    assert (cli.default_data_root() / "train").is_dir()
 
 
 def test_alternate_runs_each_variant_in_turn_at_least_once():
     calls = []
     runs = {"a": lambda: calls.append("a") or 1, "b": lambda: calls.append("b") or 1}
-    timings = bench.alternate(runs, CPU, rounds=3, budget_s=0.0)
+    timings = timing.alternate(runs, CPU, rounds=3, budget_s=0.0)
     assert calls == ["a", "b"]
     assert set(timings) == {"a", "b"} and all(len(t) == 1 for t in timings.values())
-    bench.alternate(runs, CPU, rounds=2)
+    timing.alternate(runs, CPU, rounds=2)
     assert calls == ["a", "b", "a", "b", "a", "b"]
 
 
 def test_seed_and_kit_pipelines_yield_the_same_batch_shape(train_set):
-    seed, kit = bench.pipeline_loaders(train_set, bench.QUICK, CPU)
+    seed, kit = pipeline.pipeline_loaders(train_set, timing.QUICK, CPU)
     (seed_images, seed_labels), (kit_images, kit_labels) = next(iter(seed)), next(iter(kit))
-    assert seed_images.shape == kit_images.shape == (bench.QUICK.batch_size, 3, 32, 32)
+    assert seed_images.shape == kit_images.shape == (timing.QUICK.batch_size, 3, 32, 32)
     assert seed_images.dtype == kit_images.dtype == torch.float32
-    assert len(seed_labels) == len(kit_labels) == bench.QUICK.batch_size
+    assert len(seed_labels) == len(kit_labels) == timing.QUICK.batch_size
 
 
 def test_cycled_dataset_repeats_images_and_labels(train_set):
-    cycled = bench.CycledDataset(train_set, 2 * len(train_set) + 3)
+    cycled = epochs.CycledDataset(train_set, 2 * len(train_set) + 3)
     assert len(cycled) == len(cycled.img_labels) == 2 * len(train_set) + 3
     assert list(cycled.img_labels["file"][:3]) == list(train_set.img_labels["file"][:3])
     assert torch.equal(cycled[len(train_set)][0], train_set[0][0])
@@ -57,7 +59,7 @@ def test_cycled_dataset_repeats_images_and_labels(train_set):
 def test_goal_checks_compare_with_the_goals():
     report = {"pipeline_speedup": 6.0, "epoch_overhead": 1.2,
               "train_speedup": {"large_frozen": 2.0, "large_full": 1.2, "small_frozen": 2.0, "small_full": 2.0}}
-    met = {name.split(" (")[0]: ok for name, _, _, ok in benchreport.goal_checks(report)}
+    met = {name.split(" (")[0]: ok for name, _, _, ok in bench_report.goal_checks(report)}
     assert met == {"pipeline_speedup": True, "train_speedup mean": True, "train_speedup min": False,
                    "epoch_overhead": False}
 

@@ -63,6 +63,9 @@ def format_header(setup):
              f"{setup['load_average_before']} before, {setup['load_average_after']} after), "
              f"data {setup['data']} ({setup['train_images']} training images)",
              busy_machine_note(setup),
+             setup.get("freed_memory_kept") and "  glibc malloc keeps freed memory for reuse here "
+                                                "(skinkit.allocator); only the plain training step "
+                                                "runs without it",
              f"Pipeline: oversampled, augmented training batches of {setup['batch_size']} at "
              f"{setup['image_size']} px, num_workers=0 on both sides (same cores); kit augments "
              f"{kit_where}"]
@@ -76,7 +79,8 @@ def format_report(report):
              f"  seed-style (PNG decode + PIL per sample) {pipe['seed']:9.1f} img/s",
              f"  kit (in-memory + BatchAugment)           {pipe['kit']:9.1f} img/s",
              f"Training step: batch {setup['batch_size']}, {setup['image_size']} px, best of "
-             f"alternating runs; kit = channels_last (+ autocast on CUDA), plain = NCHW fp32",
+             f"alternating runs; kit = channels_last (+ autocast on CUDA), plain = NCHW fp32 in a "
+             f"fresh process with the default allocator",
              f"  {'stage':14}{'kit img/s':>11}{'plain img/s':>13}{'speed-up':>10}"]
     for stage, rates in report["train_img_per_s"].items():
         lines.append(f"  {stage:14}{rates['kit']:11.1f}{rates['plain']:13.1f}"

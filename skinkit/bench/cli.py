@@ -1,0 +1,89 @@
+"""The `skinkit bench` command: runs the three measurements and prints the report."""
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..allocator import keep_freed_memory
+from ..data import SkinLesionDataset
+from ..loaders import default_num_workers
+from ..notebook import project_root
+from ..training import pick_device, prepare_device
+from .epochs import WORKER_COUNTS, measure_epochs
+from .pipeline import measure_pipeline
+from .report import build_report, format_report
+from .steps import measure_training
+from .timing import FULL, QUICK, say
+
+
+def bench_sizes(quick, device):
+    """The sizes to measure with: tiny with --quick; on GPUs, several training steps per timing."""
+    sizes = QUICK if quick else FULL
+    return sizes if device.type == "cpu" else replace(sizes, train_steps_per_run=10)
+
+
+def load_average():
+    """The 1-minute load average (other work on the machine skews timings), None where unknown."""
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def default_data_root():
+    """The bundled sample of the kit's folder (see `notebook.project_root`); None if it is missing."""
+    sample = project_root() / "data" / "sample"
+    return sample if sample.is_dir() else None
+
+
+def add_arguments(parser):
+    """Arguments of `skinkit bench`."""
+    parser.add_argument("--json", action="store_true", help="end with the results as one JSON line")
+    parser.add_argument("--data", type=Path, help="course-format dataset with train/ "
+                                                  "(default: the bundled data/sample)")
+    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
+
+
+def measuring_setup(device, sizes, data_root, train_set):
+    """What the numbers were measured on, for the report."""
+    return {"device": str(device), "torch_threads": torch.get_num_threads(),
+            "load_average_before": load_average(),
+            "data": str(data_root), "train_images": len(train_set), "batch_size": sizes.batch_size,
+            "image_size": sizes.image_size, "default_num_workers": default_num_workers(device),
+            "pipeline_workers": 0, "statistic": "best of alternating runs",
+            "freed_memory_kept": device.type == "cpu" and keep_freed_memory()}
+
+
+def run(args):
+    """Run the benchmark and print the table (and the JSON line with --json); returns 0."""
+    data_root = args.data or default_data_root()
+    if data_root is None or not (Path(data_root) / "train").is_dir():
+        print(f"bench: no dataset with a train/ folder at {data_root}; pass --data DIR", file=sys.stderr)
+        return 2
+    device = torch.device(args.device or pick_device())
+    prepare_device(device)  # before any timing, so every measurement runs with the same allocator
+    sizes = bench_sizes(args.quick, device)
+    torch.manual_seed(0)
+    train_set = SkinLesionDataset(Path(data_root) / "train")
+    setup = measuring_setup(device, sizes, data_root, train_set)
+    say(f"pipeline: seed-style vs kit on {len(train_set)} training images")
+    pipeline = measure_pipeline(train_set, sizes, device)
+    training = measure_training(sizes, device)
+    say(f"epochs: small_frozen with num_workers {WORKER_COUNTS} and pure compute")
+    epochs = measure_epochs(train_set, sizes, device)
+    report = build_report(pipeline, training, epochs, {**setup, "load_average_after": load_average()})
+    print(format_report(report), flush=True)
+    if args.json:
+        print(json.dumps(report), flush=True)
+    return 0
+
+
+def main(argv=None):
+    """`python -m skinkit.bench`: the same as `python -m skinkit bench`."""
+    parser = argparse.ArgumentParser(prog="python -m skinkit.bench",
+                                     description="Measure the kit's speed-ups on this machine.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,73 @@
+"""One real training epoch against the pure compute time of the same batches, per worker count."""
+
+from functools import partial
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ..loaders import default_num_workers, stage_loaders
+from ..models import build_model
+from ..recipes import RECIPES
+from ..training import to_device, train_one_epoch
+from .timing import alternate, best_seconds
+
+WORKER_COUNTS = (0, 1, 2)
+
+
+class CycledDataset(Dataset):
+    """`base` repeated to `length` items (a longer epoch from a small dataset), same interface."""
+
+    def __init__(self, base, length):
+        self.base = base
+        self.positions = [i % len(base) for i in range(length)]
+        self.img_labels = base.img_labels.iloc[self.positions].reset_index(drop=True)
+
+    def __len__(self):
+        return len(self.positions)
+
+    def __getitem__(self, index):
+        return self.base[self.positions[index]]
+
+
+def epoch_loader(train_set, sizes, device, num_workers):
+    """The kit's small_frozen training loader (`stage_loaders`) over the cycled training set."""
+    recipe = RECIPES["small_frozen"]
+    cycled = CycledDataset(train_set, max(1, round(len(train_set) * sizes.epoch_repeats)))
+    train, _ = stage_loaders(cycled, train_set, recipe.model, sizes.image_size, device,
+                             sizes.batch_size, recipe.val_batch_size, recipe.oversampling,
+                             torch.Generator().manual_seed(0), num_workers)
+    return train
+
+
+def epoch_model(device):
+    """The small_frozen model, loss and optimiser, ready to train on `device`."""
+    recipe = RECIPES["small_frozen"]
+    model = to_device(build_model(recipe.model, pretrained=False, freeze_base=True), device)
+    criterion = nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
+    return model, criterion, optimizer
+
+
+def measure_epochs(train_set, sizes, device):
+    """Epoch seconds per worker count, the pure compute seconds of the same batches, batch count.
+
+    The headline pair (default workers vs pure compute) alternates for many rounds; the other
+    worker counts, only there to show why the default was chosen, run `worker_rounds` times.
+    """
+    model, criterion, optimizer = epoch_model(device)
+    loaders = {workers: epoch_loader(train_set, sizes, device, workers) for workers in WORKER_COUNTS}
+    default = default_num_workers(device)
+    batches = list(loaders[default])  # materialised before any timing
+
+    def epoch_run(source):
+        return partial(train_one_epoch, model, source, criterion, optimizer, device, progress=False)
+
+    epoch_run(batches[:1])()  # warm-up step
+    headline = alternate({"pure": epoch_run(batches), default: epoch_run(loaders[default])},
+                         device, sizes.epoch_rounds, sizes.epoch_budget_s)
+    others = alternate({workers: epoch_run(loaders[workers]) for workers in WORKER_COUNTS
+                        if workers != default}, device, sizes.worker_rounds)
+    timings = {**headline, **others}
+    by_workers = {workers: best_seconds(timings[workers]) for workers in WORKER_COUNTS}
+    return by_workers, best_seconds(timings["pure"]), len(batches)
