@@ -64,7 +64,7 @@ def run(args):
         print(f"bench: no dataset with a train/ folder at {data_root}; pass --data DIR", file=sys.stderr)
         return 2
     device = torch.device(args.device or pick_device())
-    prepare_device(device)  # before any timing, so every measurement runs with the same allocator
+    prepare_device(device)  # before any timing: the kit side runs as `train_model` does
     sizes = bench_sizes(args.quick, device)
     torch.manual_seed(0)
     train_set = SkinLesionDataset(Path(data_root) / "train")
