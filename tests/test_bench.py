@@ -9,7 +9,7 @@ import torch
 
 import skinkit
 from skinkit import bench
-from skinkit.bench import cli, epochs, pipeline, timing
+from skinkit.bench import cli, epochs, pipeline, steps, timing
 from skinkit.bench import report as bench_report
 from skinkit.data import SkinLesionDataset
 
@@ -47,6 +47,14 @@ def test_seed_and_kit_pipelines_yield_the_same_batch_shape(train_set):
     assert seed_images.shape == kit_images.shape == (timing.QUICK.batch_size, 3, 32, 32)
     assert seed_images.dtype == kit_images.dtype == torch.float32
     assert len(seed_labels) == len(kit_labels) == timing.QUICK.batch_size
+
+
+def test_a_dead_plain_step_process_is_reported():
+    plain = steps.PlainStepProcess(timing.QUICK, CPU)
+    plain.process.kill()
+    plain.process.join()
+    with pytest.raises(RuntimeError, match="plain training step died"):
+        plain.prepare("small_frozen")
 
 
 def test_cycled_dataset_repeats_images_and_labels(train_set):
