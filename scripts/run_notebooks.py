@@ -19,11 +19,6 @@ from skinkit.notebook import default_runs_root
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def runs_root(smoke):
-    """Where the notebooks write their run folders (the notebooks' own default)."""
-    return default_runs_root(ROOT, smoke)
-
-
 def execute(path, out_dir, timeout):
     """Run one notebook in its own folder; save the executed copy to `out_dir`; return seconds."""
     notebook = nbformat.read(path, as_version=4)
@@ -46,7 +41,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.smoke:
         os.environ["SKINKIT_SMOKE"] = "1"
-    out_dir = runs_root(args.smoke) / "notebooks"
+    runs_root = default_runs_root(ROOT, args.smoke)  # where the notebooks write their run folders
+    out_dir = runs_root / "notebooks"
     total = 0.0
     for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
         print(f"running {path.name} ...", flush=True)
@@ -60,7 +56,7 @@ def main(argv=None):
         print(f"  {seconds:6.1f} s  -> {out_dir / path.name}", flush=True)
     print(f"all six notebooks: {total:.1f} s")
     print("confusion matrices:")
-    for png in sorted(runs_root(args.smoke).glob("*/*confusion*.png")):
+    for png in sorted(runs_root.glob("*/*confusion*.png")):
         print(f"  {png}")
     return 0
 

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass
 
+import torch
+from torch import nn
+
 from .classes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN,
                       CLASS_WEIGHTS_SMALL_FINETUNE, CLASS_WEIGHTS_SMALL_TRAIN, OVERSAMPLING_WEIGHTS)
 
@@ -22,6 +25,13 @@ class Recipe:
     val_batch_size: int = 25
     oversampling: tuple = OVERSAMPLING_WEIGHTS
     init_from: str = None  # stage whose best checkpoint this stage starts from
+
+
+def loss_and_optimizer(recipe, model, device):
+    """The recipe's class-weighted cross-entropy and Adam over the model's trainable parameters."""
+    criterion = nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
+    return criterion, optimizer
 
 
 RECIPES = {

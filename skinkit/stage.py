@@ -16,7 +16,7 @@ from .evaluation import classification_table, confusion_matrix, metrics_report
 from .loaders import stage_loaders
 from .models import build_model, set_base_trainable
 from .plots import plot_confusion_matrices
-from .recipes import NOTEBOOK_OF_STAGE
+from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
 from .runs import (data_fingerprint, history_frame, load_checkpoint, read_json, save_checkpoint,
                    save_figure, write_csv, write_json)
 from .training import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
@@ -175,8 +175,7 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
     train_loader, val_loader = stage_loaders(
         train_set, val_set, recipe.model, image_size, device, recipe.train_batch_size,
         recipe.val_batch_size, recipe.oversampling, generator, num_workers)
-    criterion = nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
+    criterion, optimizer = loss_and_optimizer(recipe, model, device)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, recipe.step_size, recipe.gamma)
     checkpoint = previous_run(run_dir, config, resume)
     result = checkpoint and restore(checkpoint, model, optimizer, scheduler, generator)

@@ -43,9 +43,11 @@ def autocast(device):
 
 
 def prepare_device(device):
-    """Process-wide speed settings for `device`: on the CPU, freed memory is reused (see `allocator`)."""
-    if device.type == "cpu":
-        keep_freed_memory()
+    """Process-wide speed settings for `device`: on the CPU, freed memory is reused (see `allocator`).
+
+    Returns True when the CPU allocator setting is in effect.
+    """
+    return device.type == "cpu" and keep_freed_memory()
 
 
 def batch_to_device(images, labels, device):

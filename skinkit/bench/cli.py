@@ -9,7 +9,6 @@ from pathlib import Path
 
 import torch
 
-from ..allocator import keep_freed_memory
 from ..data import SkinLesionDataset
 from ..loaders import default_num_workers
 from ..notebook import project_root
@@ -47,14 +46,14 @@ def add_arguments(parser):
     parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
 
 
-def measuring_setup(device, sizes, data_root, train_set):
+def measuring_setup(device, sizes, data_root, train_set, freed_memory_kept):
     """What the numbers were measured on, for the report."""
     return {"device": str(device), "torch_threads": torch.get_num_threads(),
             "load_average_before": load_average(),
             "data": str(data_root), "train_images": len(train_set), "batch_size": sizes.batch_size,
             "image_size": sizes.image_size, "default_num_workers": default_num_workers(device),
             "pipeline_workers": 0, "statistic": "best of alternating runs",
-            "freed_memory_kept": device.type == "cpu" and keep_freed_memory()}
+            "freed_memory_kept": freed_memory_kept}
 
 
 def run(args):
@@ -64,11 +63,11 @@ def run(args):
         print(f"bench: no dataset with a train/ folder at {data_root}; pass --data DIR", file=sys.stderr)
         return 2
     device = torch.device(args.device or pick_device())
-    prepare_device(device)  # before any timing: the kit side runs as `train_model` does
+    freed_memory_kept = prepare_device(device)  # before any timing, as training does
     sizes = bench_sizes(args.quick, device)
     torch.manual_seed(0)
     train_set = SkinLesionDataset(Path(data_root) / "train")
-    setup = measuring_setup(device, sizes, data_root, train_set)
+    setup = measuring_setup(device, sizes, data_root, train_set, freed_memory_kept)
     say(f"pipeline: seed-style vs kit on {len(train_set)} training images")
     pipeline = measure_pipeline(train_set, sizes, device)
     training = measure_training(sizes, device)

@@ -3,12 +3,11 @@
 from functools import partial
 
 import torch
-from torch import nn
 from torch.utils.data import Dataset
 
 from ..loaders import default_num_workers, stage_loaders
 from ..models import build_model
-from ..recipes import RECIPES
+from ..recipes import RECIPES, loss_and_optimizer
 from ..training import to_device, train_one_epoch
 from .timing import alternate, best_seconds
 
@@ -44,9 +43,7 @@ def epoch_model(device):
     """The small_frozen model, loss and optimiser, ready to train on `device`."""
     recipe = RECIPES["small_frozen"]
     model = to_device(build_model(recipe.model, pretrained=False, freeze_base=True), device)
-    criterion = nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
-    return model, criterion, optimizer
+    return (model, *loss_and_optimizer(recipe, model, device))
 
 
 def measure_epochs(train_set, sizes, device):

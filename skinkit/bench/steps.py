@@ -4,10 +4,9 @@ import multiprocessing
 from contextlib import nullcontext
 
 import torch
-from torch import nn
 
 from ..models import build_model
-from ..recipes import RECIPES
+from ..recipes import RECIPES, loss_and_optimizer
 from ..training import autocast, batch_to_device, to_device
 from .timing import alternate, best_rate, say, synchronize
 
@@ -16,8 +15,8 @@ TRAIN_STAGES = {"large_frozen": "large_frozen", "large_full": "large_finetune",
                 "small_frozen": "small_frozen", "small_full": "small_finetune"}
 
 
-def train_step_runner(model, images, labels, class_weights, lr, device, kit, steps=1):
-    """A function doing `steps` training steps (Adam, weighted cross-entropy); returns images seen.
+def train_step_runner(model, images, labels, recipe, device, kit, steps=1):
+    """A function doing `steps` training steps with `recipe`'s loss and optimiser; returns images seen.
 
     kit: channels_last model and input with `training.autocast`; else plain NCHW fp32.
     """
@@ -26,8 +25,7 @@ def train_step_runner(model, images, labels, class_weights, lr, device, kit, ste
         images, labels = batch_to_device(images, labels, device)
     else:
         images, labels = images.to(device), labels.to(device)
-    criterion = nn.CrossEntropyLoss(weight=torch.tensor(class_weights, device=device))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    criterion, optimizer = loss_and_optimizer(recipe, model, device)
     model.train()
 
     def train_steps():
@@ -49,8 +47,7 @@ def stage_step_runner(stage, sizes, device, kit):
     model = build_model(recipe.model, pretrained=False, freeze_base=recipe.freeze_base)
     images = torch.randn(sizes.batch_size, 3, sizes.image_size, sizes.image_size)
     labels = torch.arange(sizes.batch_size) % len(recipe.class_weights)
-    return train_step_runner(model, images, labels, recipe.class_weights, recipe.lr, device, kit,
-                             sizes.train_steps_per_run)
+    return train_step_runner(model, images, labels, recipe, device, kit, sizes.train_steps_per_run)
 
 
 def serve_plain_steps(connection, sizes, device, threads):
