@@ -1,13 +1,26 @@
-"""Command line: `python -m skinkit prepare | train | grade | bench`."""
+"""Command line: `python -m skinkit download | prepare | train | grade | bench`."""
 
 import argparse
 import dataclasses
 import sys
 
 from . import bench, grading
+from .download import BASE_URL, DEFAULT_OUT, DownloadError, download
 from .prepare import PRESETS, PrepareError, prepare
 from .recipes import RECIPES
 from .stage import run_stage
+
+
+def download_command(args):
+    """Fetch the ISIC 2018 release of HAM10000 into --out (verified files are kept)."""
+    try:
+        record = download(args.out, mirror=args.mirror)
+    except DownloadError as error:
+        print(f"download: {error}", file=sys.stderr)
+        return 2
+    print(f"{record['images']} images ready in {args.out} (sizes and sha256 in download.json); next:\n"
+          f"  python -m skinkit prepare --ham10000 {args.out} --out data/course")
+    return 0
 
 
 def prepare_command(args):
@@ -58,8 +71,12 @@ def build_parser():
     """The `skinkit` argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m skinkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("download", help="fetch HAM10000 (ISIC 2018 release, about 2.6 GB)")
+    fetch.add_argument("--out", default=DEFAULT_OUT, help=f"download folder (default {DEFAULT_OUT})")
+    fetch.add_argument("--mirror", help=f"base URL of a copy of the files (default {BASE_URL})")
+    fetch.set_defaults(handler=download_command)
     prep = commands.add_parser("prepare", help="build a course-format dataset from HAM10000")
-    prep.add_argument("--ham10000", required=True, help="folder with HAM10000_metadata.csv and images/")
+    prep.add_argument("--ham10000", required=True, help="HAM10000_metadata.csv + images/ folder, or a download folder")
     prep.add_argument("--out", required=True, help="new folder to create")
     prep.add_argument("--size", type=int, default=300, help="square image side in pixels (default 300)")
     prep.add_argument("--seed", type=int, default=0)

@@ -1,4 +1,8 @@
-"""Build a course-format dataset (train/val/test folders of gray square PNGs) from HAM10000."""
+"""Build a course-format dataset (train/val/test folders of gray square PNGs) from HAM10000.
+
+The source may be in either public layout (see `skinkit.ham10000`): the same images give
+byte-identical output from both.
+"""
 
 import os
 import shutil
@@ -12,68 +16,15 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
+from .ham10000 import PrepareError, check_images_exist, read_metadata
 
 SPLITS = ("train", "val", "test")
 _VAL_COUNTS = (36, 60, 102, 15, 97, 670, 20)
-# Images per class (akiec ... vasc) per split. `course` reproduces the seed report's counts.
+# Images per class (akiec ... vasc) per split. `course` reproduces the project report's counts.
 PRESETS = {
     "course": {"train": (112, 148, 343, 36, 253, 2073, 35), "val": _VAL_COUNTS, "test": _VAL_COUNTS},
     "sample": {split: (5,) * len(CLASS_CODES) for split in SPLITS},
 }
-REQUIRED_COLUMNS = ("lesion_id", "image_id", "dx")
-
-
-class PrepareError(ValueError):
-    """The HAM10000 source cannot give the requested dataset."""
-
-
-def read_metadata(source):
-    """The HAM10000 metadata table, checked for the columns, classes and image files it names."""
-    source = Path(source)
-    csv_path = source / "HAM10000_metadata.csv"
-    if not csv_path.is_file():
-        raise PrepareError(f"{csv_path}: metadata CSV not found; --ham10000 must be the folder "
-                           f"holding HAM10000_metadata.csv and images/.")
-    try:
-        meta = pd.read_csv(csv_path, dtype=str)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise PrepareError(f"{csv_path}: cannot be read as a CSV table ({error}).") from error
-    missing = [c for c in REQUIRED_COLUMNS if c not in meta.columns]
-    if missing:
-        raise PrepareError(f"{csv_path}: missing column(s) {', '.join(missing)}; "
-                           f"expected at least {', '.join(REQUIRED_COLUMNS)}.")
-    blank = meta[list(REQUIRED_COLUMNS)].isna()
-    if blank.any(axis=None):
-        row = int(blank.any(axis=1).to_numpy().argmax())
-        column = blank.columns[blank.iloc[row].to_numpy()][0]
-        raise PrepareError(f"{csv_path}: empty {column} in row {row + 1} (after the header); "
-                           f"every row needs {', '.join(REQUIRED_COLUMNS)}.")
-    repeated = meta.loc[meta["image_id"].duplicated(), "image_id"]
-    if len(repeated):
-        raise PrepareError(f"{csv_path}: duplicate image_id {repeated.iat[0]} (listed more than once); "
-                           f"keep one row per image.")
-    unknown = sorted(set(meta["dx"]) - set(CLASS_CODES))
-    if unknown:
-        raise PrepareError(f"{csv_path}: unknown dx value(s) {unknown}; expected one of {CLASS_CODES}.")
-    meta["path"] = [image_path(source, image_id) for image_id in meta["image_id"]]
-    return meta
-
-
-def image_path(source, image_id):
-    """The image file of `image_id` in the HAM10000 layout (images/ or the folder itself)."""
-    for folder in (source / "images", source):
-        for suffix in (".jpg", ".png"):
-            if (folder / f"{image_id}{suffix}").is_file():
-                return folder / f"{image_id}{suffix}"
-    return None
-
-
-def check_images_exist(meta, source):
-    """Raise a PrepareError naming the first listed image that is missing."""
-    missing = meta.loc[meta["path"].isna(), "image_id"]
-    if len(missing):
-        raise PrepareError(f"{source}: image {missing.iat[0]}.jpg listed in the metadata is missing "
-                           f"({len(missing)} missing in all); restore the images or remove their rows.")
 
 
 def assign_class(class_rows, counts, rng, code):
