@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CELL_TIMEOUT := 600
 
-.PHONY: setup run test smoke lab bench clean-runs
+.PHONY: setup run test smoke lab bench clean-runs data
 
 setup: $(INSTALLED)
 
@@ -19,6 +19,13 @@ $(INSTALLED): requirements.txt pyproject.toml
 ## make run: execute all six notebooks on the default data (data/course if present, else the sample)
 run: $(INSTALLED)
 	$(BIN)/python scripts/run_notebooks.py
+
+## make data: fetch HAM10000 into data/ham10000 if needed (2.6 GB), then build data/course from it
+## (MIRROR=<base URL> fetches from a copy, e.g. on a course server)
+data: $(INSTALLED)
+	@if [ -d data/course ]; then echo "data/course already exists (delete it to build it again)"; else \
+		$(BIN)/python -m skinkit download --out data/ham10000 $(if $(MIRROR),--mirror $(MIRROR)) && \
+		$(BIN)/python -m skinkit prepare --ham10000 data/ham10000 --out data/course --preset course; fi
 
 ## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time)
 test: $(INSTALLED)

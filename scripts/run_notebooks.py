@@ -14,7 +14,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from skinkit.notebook import default_runs_root
+from skinkit.notebook import default_data_root, default_runs_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +33,14 @@ def execute(path, out_dir, timeout):
     return time.perf_counter() - started
 
 
+def sample_notice(root):
+    """The first line of a full run that falls back to the bundled sample (None otherwise)."""
+    if default_data_root(root, smoke=False)[0] != root / "data" / "sample":
+        return None
+    return ("Running on the 105-image sample (data/sample): it runs everything but teaches little; "
+            "`make data` fetches the real course into data/course.")
+
+
 def main(argv=None):
     """Execute notebooks/0*.ipynb in order; stop at the first failing one."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,6 +49,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.smoke:
         os.environ["SKINKIT_SMOKE"] = "1"
+    elif sample_notice(ROOT):
+        print(sample_notice(ROOT), flush=True)
     runs_root = default_runs_root(ROOT, args.smoke)  # where the notebooks write their run folders
     out_dir = runs_root / "notebooks"
     total = 0.0

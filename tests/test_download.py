@@ -4,6 +4,7 @@ The release is built from the bundled sample (105 images); no test touches the r
 """
 
 import hashlib
+import importlib.util
 import json
 import re
 import socket
@@ -17,6 +18,7 @@ from skinkit.__main__ import main
 from skinkit.download import RECORD, DownloadError, download
 from skinkit.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
 
+from .helpers import ROOT
 from .isic_fixtures import (GROUND_TRUTH_ZIP, IMAGES_ZIP, ground_truth_table, groupings_table,
                             release_files, sample_jpegs, zip_bytes)
 
@@ -272,3 +274,24 @@ def test_the_default_source_is_the_isic_bucket_with_a_15_s_timeout():
     from skinkit import download as module
     assert module.BASE_URL == "https://isic-challenge-data.s3.amazonaws.com/2018/"
     assert inspect.signature(download).parameters["timeout"].default == 15
+
+
+# --- `make run` says when it falls back to the sample ---------------------------------------------------
+
+def load_run_notebooks():
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_full_run_on_the_sample_says_so_and_how_to_get_the_course(tmp_path, monkeypatch):
+    monkeypatch.delenv("SKINKIT_DATA", raising=False)
+    notice = load_run_notebooks().sample_notice
+    (tmp_path / "data" / "sample").mkdir(parents=True)
+    assert "105-image sample" in notice(tmp_path) and "`make data`" in notice(tmp_path)
+    (tmp_path / "data" / "course").mkdir()
+    assert notice(tmp_path) is None
+    (tmp_path / "data" / "course").rmdir()
+    monkeypatch.setenv("SKINKIT_DATA", str(tmp_path / "elsewhere"))
+    assert notice(tmp_path) is None

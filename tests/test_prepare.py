@@ -10,9 +10,11 @@ from PIL import Image
 
 from skinkit.__main__ import main
 from skinkit.classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
+from skinkit.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
 from skinkit.prepare import PRESETS, SPLITS, PrepareError, plan_splits, prepare
 
 from .conftest import SAMPLE_ROOT, lesion_plan, make_ham10000
+from .isic_fixtures import write_dataverse_layout, write_isic_layout
 
 MANIFEST_COLUMNS = ["file", "image_id", "lesion_id", "dx", "label", "split"]
 COURSE_COUNTS = {
@@ -454,3 +456,71 @@ def test_bundled_sample_images_are_300px_gray_pngs():
 def test_bundled_sample_is_at_most_5_mb():
     total = sum(p.stat().st_size for p in SAMPLE_ROOT.rglob("*") if p.is_file())
     assert total <= 5 * 1024**2
+
+
+# --- the two layouts: Dataverse and ISIC 2018 ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def both_layouts(fake_ham10000, tmp_path_factory):
+    """The fake source's images and labels in the ISIC 2018 layout and in Dataverse part_1/part_2."""
+    root = tmp_path_factory.mktemp("layouts")
+    meta = pd.read_csv(fake_ham10000 / "HAM10000_metadata.csv", dtype=str)[["lesion_id", "image_id", "dx"]]
+    jpegs = fake_ham10000 / "images"
+    return write_isic_layout(root / "isic", meta, jpegs), write_dataverse_layout(root / "parts", meta, jpegs)
+
+
+@pytest.mark.parametrize("preset", ["sample", "all-test"])
+def test_both_layouts_give_byte_identical_output(both_layouts, fake_ham10000, tmp_path, preset):
+    outputs = []
+    for number, source in enumerate((fake_ham10000, *both_layouts)):
+        prepare(source, tmp_path / str(number), size=SIZE, seed=0, preset=preset)
+        outputs.append(file_bytes(tmp_path / str(number)))
+    assert len(outputs[0]) > 100
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def edit_ground_truth(source, edit):
+    csv = source / ISIC_GROUND_TRUTH_CSV
+    edit(pd.read_csv(csv, dtype=str)).to_csv(csv, index=False)
+
+
+def break_isic_two_classes_in_a_row(source):
+    edit_ground_truth(source, lambda truth: truth.assign(MEL=truth["MEL"].where(truth.index != 2, "1.0"),
+                                                        NV=truth["NV"].where(truth.index != 2, "1.0")))
+    return "row 3 .* must hold exactly one 1"
+
+
+def break_isic_missing_column(source):
+    edit_ground_truth(source, lambda truth: truth.drop(columns="VASC"))
+    return "GroundTruth.csv: missing column.*VASC"
+
+
+def break_isic_no_groupings(source):
+    (source / ISIC_GROUPINGS_CSV).unlink()
+    return "LesionGroupings.csv: lesion groupings CSV not found"
+
+
+def break_isic_ungrouped_image(source):
+    csv = source / ISIC_GROUPINGS_CSV
+    groupings = pd.read_csv(csv, dtype=str)
+    groupings.iloc[1:].to_csv(csv, index=False)
+    return f"no lesion_id for image {groupings['image'].iat[0]}"
+
+
+def break_isic_delete_an_image(source):
+    image = next((source / ISIC_IMAGES_DIR).glob("*.jpg"))
+    image.unlink()
+    return f"{image.stem}.jpg listed in the metadata is missing"
+
+
+@pytest.mark.parametrize("breaker", [break_isic_two_classes_in_a_row, break_isic_missing_column,
+                                     break_isic_no_groupings, break_isic_ungrouped_image,
+                                     break_isic_delete_an_image], ids=lambda f: f.__name__)
+def test_bad_isic_source_is_a_clear_error_and_writes_nothing(small_source, tmp_path, breaker):
+    meta = pd.read_csv(small_source / "HAM10000_metadata.csv", dtype=str)
+    source = write_isic_layout(tmp_path / "isic", meta, small_source / "images")
+    message = breaker(source)
+    out = tmp_path / "out"
+    with pytest.raises(PrepareError, match=message):
+        prepare(source, out, size=SIZE, preset="all-test")
+    assert_nothing_written(out)
