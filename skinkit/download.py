@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,8 +137,6 @@ def fetch(url, path, timeout, progress):
                             f"rerun the command to fetch it again, {MANUAL_ROUTE}.") from error
 
 
-
-
 def check_zip(path, remote):
     """Raise a DownloadError unless the zip at `path` holds `remote`'s folder (and checked member)."""
     with zipfile.ZipFile(path) as archive:
@@ -158,9 +157,9 @@ def check_arrival(path, remote):
             check_zip(path, remote)
         else:
             read_csv(path, GROUPING_COLUMNS)
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, zlib.error) as error:
         path.unlink()
-        raise DownloadError(f"{path}: not a zip archive ({error}); the host sent something else "
+        raise DownloadError(f"{path}: not a readable zip archive ({error}); the host sent something else "
                             f"(an error page?), so it was deleted: check --mirror, {MANUAL_ROUTE}.") from error
     except PrepareError as error:
         path.unlink()
@@ -176,7 +175,9 @@ def unpack(archive, out, folder):
     staging = Path(tempfile.mkdtemp(prefix=f".{folder}.", dir=out))
     try:
         with zipfile.ZipFile(archive) as zipped:
-            for member in tqdm(zipped.infolist(), desc=f"unpacking {archive.name}", unit="file", leave=False, disable=None):
+            members = tqdm(zipped.infolist(), desc=f"unpacking {archive.name}", unit="file",
+                           leave=False, disable=None)
+            for member in members:
                 zipped.extract(member, staging)
         shutil.rmtree(out / folder, ignore_errors=True)  # an older unpacking of a replaced zip
         (staging / folder).rename(out / folder)
@@ -194,7 +195,7 @@ def unpack_all(out, fetched, record):
             continue
         try:
             unpack(out / remote.name, out, remote.folder)
-        except zipfile.BadZipFile as error:  # e.g. a CRC error: the bytes arrived damaged
+        except (zipfile.BadZipFile, zlib.error) as error:  # a CRC error: the bytes arrived damaged
             (out / remote.name).unlink()
             record["files"].pop(remote.name, None)
             write_json(out / RECORD, record)
@@ -259,7 +260,7 @@ def space_needed(out, todo):
 
 
 def download(out=DEFAULT_OUT, mirror=None, timeout=TIMEOUT_S, progress=None):
-    """Fetch, check and unpack the ISIC 2018 Task 3 training release into `out`; returns download.json."""
+    """Fetch, check and unpack the ISIC 2018 Task 3 training release into `out`; returns its record."""
     out, base_url = Path(out), mirror or BASE_URL
     progress = sys.stderr.isatty() if progress is None else progress  # bars only on a terminal
     out.mkdir(parents=True, exist_ok=True)

@@ -66,10 +66,10 @@ def write_dataverse_layout(root, meta, jpegs):
     return root
 
 
-def zip_bytes(files):
+def zip_bytes(files, compression=zipfile.ZIP_DEFLATED):
     """A zip archive holding `files` ({name in the zip: bytes})."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()

@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import threading
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
@@ -162,6 +163,22 @@ def test_a_transfer_cut_off_halfway_is_completed_by_a_rerun(server, tmp_path, ca
     assert record(out)["complete"] and record(out)["images"] == 105
 
 
+def test_a_zip_damaged_in_transit_is_deleted_and_fetched_again_by_a_rerun(server, release, tmp_path, capsys):
+    jpegs = sorted(release[1].glob("*.jpg"))
+    good = zip_bytes({f"{ISIC_IMAGES_DIR}/{p.name}": p.read_bytes() for p in jpegs}, zipfile.ZIP_STORED)
+    middle = good.index(jpegs[50].read_bytes()) + 200  # a byte inside one stored JPEG: its CRC fails
+    server.files[IMAGES_ZIP] = good[:middle] + bytes([good[middle] ^ 0xFF]) + good[middle + 1:]
+    out = tmp_path / "ham10000"
+    code, _, err = run_download(out, server.url, capsys)
+    assert_one_error_line(code, err, f"{IMAGES_ZIP}: damaged zip .*CRC.*rerun the command")
+    assert not (out / IMAGES_ZIP).exists() and not (out / ISIC_IMAGES_DIR).exists()
+    assert IMAGES_ZIP not in record(out)["files"]
+    assert_not_complete(out)
+    server.files[IMAGES_ZIP] = good
+    assert run_download(out, server.url, capsys)[0] == 0
+    assert record(out)["complete"]
+
+
 # --- each failure: one line, exit 2, nothing that looks complete -------------------------------------
 
 def serve_status(status, name):
@@ -179,7 +196,7 @@ def too_little_disk(server, release):
 
 def not_a_zip(server, release):
     server.files[IMAGES_ZIP] = b"<html><body>Access denied</body></html>"
-    return f"{IMAGES_ZIP}: not a zip archive.*deleted"
+    return f"{IMAGES_ZIP}: not a readable zip archive.*deleted"
 
 
 def zip_without_the_images_folder(server, release):
