@@ -49,7 +49,8 @@ class RemoteFile:
 # Smallest first, so that a wrong mirror fails before the 2.6 GB transfer.
 RELEASE = (
     RemoteFile(ISIC_GROUPINGS_CSV, 481_000),
-    RemoteFile("ISIC2018_Task3_Training_GroundTruth.zip", 36_000, ISIC_GROUND_TRUTH_DIR, ISIC_GROUND_TRUTH_CSV),
+    RemoteFile("ISIC2018_Task3_Training_GroundTruth.zip", 36_000,
+               ISIC_GROUND_TRUTH_DIR, ISIC_GROUND_TRUTH_CSV),
     RemoteFile("ISIC2018_Task3_Training_Input.zip", 2_600_000_000, ISIC_IMAGES_DIR),
 )
 
@@ -159,8 +160,9 @@ def check_arrival(path, remote):
             read_csv(path, GROUPING_COLUMNS)
     except (zipfile.BadZipFile, zlib.error) as error:
         path.unlink()
-        raise DownloadError(f"{path}: not a readable zip archive ({error}); the host sent something else "
-                            f"(an error page?), so it was deleted: check --mirror, {MANUAL_ROUTE}.") from error
+        message = (f"{path}: not a readable zip archive ({error}); the host sent something else "
+                   f"(an error page?), so it was deleted: check --mirror, {MANUAL_ROUTE}.")
+        raise DownloadError(message) from error
     except PrepareError as error:
         path.unlink()
         raise DownloadError(f"{error} It came in this form from the host and was deleted: "

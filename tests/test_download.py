@@ -247,7 +247,8 @@ def test_a_failure_is_one_line_exit_2_and_leaves_nothing_complete_looking(failur
     assert_not_complete(out)
 
 
-@pytest.mark.parametrize("failure", [serve_status(404, IMAGES_ZIP), too_little_disk], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("failure", [serve_status(404, IMAGES_ZIP), too_little_disk],
+                         ids=lambda f: f.__name__)
 def test_checks_before_starting_fetch_nothing(failure, server, release, tmp_path, capsys):
     failure(server, release)
     assert run_download(tmp_path / "out", server.url, capsys)[0] == 2
