@@ -313,3 +313,12 @@ def test_a_full_run_on_the_sample_says_so_and_how_to_get_the_course(tmp_path, mo
     (tmp_path / "data" / "course").rmdir()
     monkeypatch.setenv("SKINKIT_DATA", str(tmp_path / "elsewhere"))
     assert notice(tmp_path) is None
+
+
+def test_make_data_downloads_then_prepares_the_course_preset():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ndata:", 1)[1].split("\n\n", 1)[0]
+    assert "data" in re.search(r"^\.PHONY:.*$", makefile, re.M).group(0).split()
+    assert recipe.index("-m skinkit download --out data/ham10000") < recipe.index(
+        "-m skinkit prepare --ham10000 data/ham10000 --out data/course --preset course")
+    assert "$(if $(MIRROR),--mirror $(MIRROR))" in recipe
