@@ -31,13 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1400, 900
 MAX_SCREENSHOT_HEIGHT = 16000  # Chromium cannot capture taller pages in one piece
-WIDGET_ERROR = "Error displaying widget"
+MARKER = ".browser-check"  # marks a folder this check may empty
 
 # JupyterLab settings for the check's own settings folder (the student's settings stay untouched):
-# every cell is kept in the page so all of them can be measured, and the "get Jupyter news?"
-# pop-up, which needs the internet, stays closed instead of covering the screenshots.
+# every cell is kept in the page so all of them can be measured, no blank screen's height is
+# added after the last cell, and the "get Jupyter news?" pop-up, which needs the internet,
+# stays closed instead of covering the screenshots.
 LAB_SETTINGS = {
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none", "scrollPastEnd": False},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
                                                                          "checkForUpdates": False},
 }
@@ -164,12 +165,21 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def empty_out(out):
+    """Remove the previous check's `out`; refuse a folder the check did not make."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise BrowserCheckError(f"{out} holds files the browser check did not write: choose a new folder with --out")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("written by scripts/browser_check.py; emptied at its next run\n")
+
+
 def prepare_folder(out, pattern):
     """A fresh `out` with copies of the notebooks, an empty run folder and JupyterLab settings."""
     notebooks = sorted((ROOT / "notebooks").glob(pattern))
     if not notebooks:
         raise BrowserCheckError(f"no notebooks match notebooks/{pattern}")
-    shutil.rmtree(out, ignore_errors=True)
+    empty_out(out)
     (out / "notebooks").mkdir(parents=True)
     (out / "runs").mkdir()
     for path in notebooks:
@@ -303,11 +313,11 @@ def save(page):
 
 def screenshot(page, path):
     """Screenshot the whole notebook: the window grows tall enough to show every cell, then shrinks back."""
-    height = page.evaluate("""() => {
-        const scroller = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-        return scroller ? scroller.scrollHeight - scroller.clientHeight : 0;
-    }""")
+    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+    height = page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); "
+                           "return s ? s.scrollHeight - s.clientHeight : 0; }")
     page.set_viewport_size({"width": WIDTH, "height": min(HEIGHT + height, MAX_SCREENSHOT_HEIGHT)})
+    page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); if (s) s.scrollTop = 0; }}")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
@@ -356,11 +366,15 @@ def reopen_pass(browser, lab, notebooks, out):
 
 def check(args):
     """The whole check; the list of failures."""
-    from playwright.sync_api import sync_playwright  # only this check needs playwright
-
-    out = args.out.resolve()
     executable = chromium_path(args.chromium)
+    try:
+        from playwright.sync_api import sync_playwright  # only this check needs playwright
+    except ModuleNotFoundError:
+        raise BrowserCheckError("the Python package playwright is missing: run `make browser-check` "
+                                "(it installs it) or `pip install playwright`") from None
+    out = args.out.resolve()
     notebooks = prepare_folder(out, args.pattern)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the clean-up below runs
     lab = start_lab(args.jupyter, out, timeout=120)
     try:
         with sync_playwright() as playwright:
@@ -389,7 +403,6 @@ def main(argv=None):
     parser.add_argument("--pattern", default="0*.ipynb", help="which notebooks/ files to run, in name order")
     parser.add_argument("--timeout", type=int, default=900, help="seconds one notebook's Run All may take")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the clean-up in check() runs
     started = time.monotonic()
     try:
         failures = check(args)
