@@ -25,8 +25,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1400, 900
@@ -46,8 +48,9 @@ LAB_SETTINGS = {
 # Console errors that say nothing about the kit, each with the reason it is harmless.
 BENIGN_CONSOLE = {}
 
-# Measures every output of every cell in the page: widget errors, widths, and printed lines
-# longer than the output area holds (a monospace font: width = characters x one glyph's width).
+# Measures every output of every cell in the page: widget errors, Python warnings shown raw
+# (`path.py:75: SomeWarning:` + a source line, which reads like a traceback), widths, and printed
+# lines longer than the output area holds (monospace: width = characters x one glyph's width).
 MEASURE_JS = """
 () => {
   const found = [];
@@ -61,6 +64,8 @@ MEASURE_JS = """
         const line = text.split('\\n').find(l => l.includes('Error displaying widget'));
         found.push({...base, kind: 'widget-error', text: line});
       }
+      const warning = text.match(/^.*\\S+\\.py:\\d+: \\w*Warning:.*$/m);
+      if (warning) found.push({...base, kind: 'raw-warning', text: warning[0]});
       const table = output.querySelector('table');
       const width = Math.max(output.scrollWidth, table ? Math.ceil(table.getBoundingClientRect().width) : 0);
       if (width > output.clientWidth + 1) {
@@ -71,6 +76,7 @@ MEASURE_JS = """
         const style = getComputedStyle(pre);
         const probe = document.createElement('span');
         probe.textContent = 'x'.repeat(100);
+        probe.style.cssText = 'position: absolute; visibility: hidden; white-space: pre';  // never wraps
         pre.appendChild(probe);
         const glyph = probe.getBoundingClientRect().width / 100;
         probe.remove();
@@ -91,6 +97,15 @@ class BrowserCheckError(Exception):
     """The check could not run (a missing browser, a server that did not start)."""
 
 
+class Failure(NamedTuple):
+    """One problem: which notebook, in which phase (after Run All, reopened), where in it, what."""
+
+    notebook: str
+    phase: str
+    place: str
+    what: str
+
+
 @dataclass
 class Lab:
     """A running JupyterLab server."""
@@ -106,10 +121,10 @@ def shorten(text, limit=70):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def where(notebook, phase, item):
-    """'06_comparison.ipynb (reopened) cell 12 [7]' for a failure message."""
+def place(item):
+    """'cell 12 [7]': the cell's index in the .ipynb and, when it ran, its execution count."""
     prompt = item.get("prompt", "")
-    return f"{notebook} ({phase}) cell {item['cell']}" + (f" {prompt.rstrip(':')}" if prompt.startswith("[") else "")
+    return f"cell {item['cell']}" + (f" {prompt.rstrip(':')}" if prompt.startswith("[") else "")
 
 
 def describe(item):
@@ -117,6 +132,8 @@ def describe(item):
     kind = item["kind"]
     if kind == "widget-error":
         return f"shows {shorten(item['text'])!r}"
+    if kind == "raw-warning":
+        return f"a Python warning shown raw, with file path and source line: {shorten(item['text'])!r}"
     if kind in ("wide-table", "wide-output"):
         what = "table" if kind == "wide-table" else "output"
         return f"{what} {item['width']} px wide in a {item['room']} px panel (cut off): {shorten(item['text'])!r}"
@@ -126,8 +143,8 @@ def describe(item):
 
 
 def dom_failures(notebook, phase, measured):
-    """One message per problem the page measurement found (see MEASURE_JS)."""
-    return [f"{where(notebook, phase, item)}: {describe(item)}" for item in measured["found"]]
+    """One Failure per problem the page measurement found (see MEASURE_JS)."""
+    return [Failure(notebook, phase, place(item), describe(item)) for item in measured["found"]]
 
 
 def saved_failures(notebook, phase, path):
@@ -139,11 +156,11 @@ def saved_failures(notebook, phase, path):
             continue
         for output in cell.get("outputs", []):
             if output["output_type"] == "error":
-                failures.append(f"{notebook} ({phase}) cell {index}: error output "
-                                f"{output['ename']}: {shorten(output['evalue'], 120)}")
+                failures.append(Failure(notebook, phase, f"cell {index}",
+                                        f"error output {output['ename']}: {shorten(output['evalue'], 120)}"))
         source = "".join(cell["source"]).strip()
         if source and cell.get("execution_count") is None:
-            failures.append(f"{notebook} ({phase}) cell {index}: did not run: {shorten(source, 50)!r}")
+            failures.append(Failure(notebook, phase, f"cell {index}", f"did not run: {shorten(source, 50)!r}"))
     return failures
 
 
@@ -153,9 +170,22 @@ def benign(text):
 
 
 def console_failures(notebook, phase, messages):
-    """One message per browser console error that is not known to be harmless."""
-    return [f"{notebook} ({phase}): browser console error: {shorten(text, 160)}"
+    """One Failure per browser console error that is not known to be harmless (its first line only)."""
+    return [Failure(notebook, phase, "", f"browser console error: {shorten((text.splitlines() or [''])[0], 120)}")
             for text in messages if benign(text) is None]
+
+
+def summary(failures):
+    """One line per distinct problem, grouped by notebook, naming the phases it showed in and how often."""
+    seen = defaultdict(Counter)  # (notebook, place, what) -> {phase: how often}
+    for failure in failures:
+        seen[failure.notebook, failure.place, failure.what][failure.phase] += 1
+    lines = []
+    for (notebook, where, what), phases in sorted(seen.items(), key=lambda entry: entry[0][0]):
+        times = max(phases.values())
+        tags = ", ".join(phases) + (f", {times}x" if times > 1 else "")
+        lines.append(f"{notebook}{' ' + where if where else ''} ({tags}): {what}")
+    return lines
 
 
 def free_port():
@@ -411,9 +441,9 @@ def main(argv=None):
         return 2
     print(f"\nscreenshots: {args.out.resolve()}/*.png  ({time.monotonic() - started:.0f} s in all)")
     if failures:
-        print(f"browser-check FAILED ({len(failures)} problems; cells counted from 0 as in the .ipynb):",
-              file=sys.stderr)
-        print("\n".join(f"  {failure}" for failure in failures), file=sys.stderr)
+        lines = summary(failures)
+        print(f"browser-check FAILED ({len(lines)} problems; cells counted from 0 as in the .ipynb):", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in lines), file=sys.stderr)
         return 1
     print("browser-check passed")
     return 0

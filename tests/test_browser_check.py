@@ -21,30 +21,49 @@ def load_script():
 check = load_script()
 
 
-def test_widget_errors_wide_tables_and_long_lines_name_notebook_phase_and_cell():
+def test_page_measurements_become_failures_naming_the_cell_and_what_was_found():
     measured = {"cells": 30, "found": [
         {"cell": 7, "prompt": "[4]:", "kind": "widget-error", "text": "Error displaying widget: model not found"},
+        {"cell": 8, "prompt": "[5]:", "kind": "raw-warning",
+         "text": "/home/ana/skinkit/stage.py:75: PretrainedWeightsWarning:"},
         {"cell": 12, "prompt": "[7]:", "kind": "wide-table", "width": 1630, "room": 1010,
          "text": "stage  val_accuracy  test_macro_f1  parameters  pretrained"},
         {"cell": 20, "prompt": "[9]:", "kind": "long-line", "chars": 151, "room": 118, "text": "recipe: " + "x" * 143},
+        {"cell": 3, "prompt": "", "kind": "wide-output", "width": 900, "room": 800, "text": "abc"},
     ]}
     failures = check.dom_failures("06_comparison.ipynb", "reopened", measured)
-    assert failures[0] == ("06_comparison.ipynb (reopened) cell 7 [4]: shows "
-                           "'Error displaying widget: model not found'")
-    assert failures[1].startswith("06_comparison.ipynb (reopened) cell 12 [7]: table 1630 px wide in a 1010 px panel")
-    assert "pretrained" in failures[1]
-    assert failures[2].startswith("06_comparison.ipynb (reopened) cell 20 [9]: printed line of 151 characters")
-    assert "room for 118" in failures[2] and len(failures[2]) < 200
+    assert [(f.notebook, f.phase, f.place) for f in failures] == [
+        ("06_comparison.ipynb", "reopened", "cell 7 [4]"), ("06_comparison.ipynb", "reopened", "cell 8 [5]"),
+        ("06_comparison.ipynb", "reopened", "cell 12 [7]"), ("06_comparison.ipynb", "reopened", "cell 20 [9]"),
+        ("06_comparison.ipynb", "reopened", "cell 3")]
+    widget, warning, table, line, output = (f.what for f in failures)
+    assert widget == "shows 'Error displaying widget: model not found'"
+    assert warning.startswith("a Python warning shown raw") and "stage.py:75: PretrainedWeightsWarning" in warning
+    assert table.startswith("table 1630 px wide in a 1010 px panel (cut off)") and "pretrained" in table
+    assert line.startswith("printed line of 151 characters wraps mid-word (room for 118)") and len(line) < 160
+    assert output == "output 900 px wide in a 800 px panel (cut off): 'abc'"
 
 
 def test_a_clean_page_has_no_failures():
     assert check.dom_failures("01_data_exploration.ipynb", "after Run All", {"cells": 17, "found": []}) == []
 
 
-def test_a_cell_without_a_prompt_is_named_by_its_index_only():
-    item = {"cell": 3, "prompt": "", "kind": "wide-output", "width": 900, "room": 800, "text": "abc"}
-    assert check.dom_failures("a.ipynb", "reopened", {"found": [item]}) == [
-        "a.ipynb (reopened) cell 3: output 900 px wide in a 800 px panel (cut off): 'abc'"]
+def test_summary_merges_repeats_and_phases_and_groups_by_notebook():
+    widget = "shows 'Error displaying widget: model not found'"
+    failures = [
+        check.Failure("06_comparison.ipynb", "after Run All", "cell 12 [8]", "table too wide"),
+        check.Failure("02_large_training.ipynb", "after Run All", "cell 2 [2]", "long line"),
+        check.Failure("02_large_training.ipynb", "reopened", "cell 2 [2]", "long line"),
+        check.Failure("02_large_training.ipynb", "reopened", "cell 8 [5]", widget),
+        check.Failure("02_large_training.ipynb", "reopened", "cell 8 [5]", widget),
+        check.Failure("02_large_training.ipynb", "reopened", "", "browser console error: Error: widget model not found"),
+    ]
+    assert check.summary(failures) == [
+        "02_large_training.ipynb cell 2 [2] (after Run All, reopened): long line",
+        f"02_large_training.ipynb cell 8 [5] (reopened, 2x): {widget}",
+        "02_large_training.ipynb (reopened): browser console error: Error: widget model not found",
+        "06_comparison.ipynb cell 12 [8] (after Run All): table too wide",
+    ]
 
 
 def test_saved_notebook_reports_error_outputs_and_cells_that_never_ran(tmp_path):
@@ -59,16 +78,17 @@ def test_saved_notebook_reports_error_outputs_and_cells_that_never_ran(tmp_path)
     path = tmp_path / "02_large_training.ipynb"
     nbformat.write(notebook, path)
     assert check.saved_failures("02_large_training.ipynb", "after Run All", path) == [
-        "02_large_training.ipynb (after Run All) cell 2: error output ZeroDivisionError: division by zero",
-        "02_large_training.ipynb (after Run All) cell 3: did not run: 'print(x)'",
+        check.Failure("02_large_training.ipynb", "after Run All", "cell 2",
+                      "error output ZeroDivisionError: division by zero"),
+        check.Failure("02_large_training.ipynb", "after Run All", "cell 3", "did not run: 'print(x)'"),
     ]
 
 
 def test_console_errors_fail_unless_known_to_be_harmless(monkeypatch):
     monkeypatch.setattr(check, "BENIGN_CONSOLE", {"favicon.ico": "the browser asks for an icon the server lacks"})
-    messages = ["GET /favicon.ico 404", "Uncaught TypeError: x is undefined"]
+    messages = ["GET /favicon.ico 404", "Uncaught TypeError: x is undefined\n    at f (app.js:1:2)"]
     assert check.console_failures("03.ipynb", "reopened", messages) == [
-        "03.ipynb (reopened): browser console error: Uncaught TypeError: x is undefined"]
+        check.Failure("03.ipynb", "reopened", "", "browser console error: Uncaught TypeError: x is undefined")]
 
 
 def test_copies_of_the_notebooks_are_served_not_the_committed_ones(tmp_path):
