@@ -232,6 +232,8 @@ def lab_environment(out):
 
 def start_lab(jupyter, out, timeout):
     """Start JupyterLab on a free port of 127.0.0.1, serving the copies; return once it answers."""
+    if shutil.which(jupyter) is None:
+        raise BrowserCheckError(f"jupyter not found at {jupyter!r}: run `make setup`, or pass --jupyter PATH")
     port, token = free_port(), secrets.token_hex(16)
     command = [jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out / 'notebooks'}"]
@@ -297,7 +299,7 @@ def open_notebook(browser, lab, name, messages):
     page.on("pageerror", lambda error: messages.append(f"uncaught {error}"))
     page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    wait_until_idle(page, 120)
+    wait_until_idle(page, 120, name)
     return page
 
 
@@ -311,12 +313,12 @@ def kernel_busy(page):
     }""")
 
 
-def wait_until_idle(page, timeout):
+def wait_until_idle(page, timeout, notebook):
     """Wait until the kernel has been idle with no cell queued for 3 checks in a row."""
     deadline, quiet = time.monotonic() + timeout, 0
     while quiet < 3:
         if time.monotonic() > deadline:
-            raise BrowserCheckError(f"the kernel was still busy after {timeout} s")
+            raise BrowserCheckError(f"{notebook}: the kernel was still busy after {timeout} s (see --timeout)")
         quiet = 0 if kernel_busy(page) else quiet + 1
         page.wait_for_timeout(1000)
 
@@ -327,12 +329,12 @@ def menu(page, top, item):
     page.get_by_role("menuitem", name=item, exact=False).first.click()
 
 
-def run_all(page, timeout):
+def run_all(page, timeout, notebook):
     """Run All Cells and wait until the kernel is done."""
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
     menu(page, "Run", "Run All Cells")
     page.wait_for_timeout(2000)
-    wait_until_idle(page, timeout)
+    wait_until_idle(page, timeout, notebook)
 
 
 def save(page):
@@ -372,7 +374,7 @@ def run_pass(browser, lab, notebooks, out, timeout):
         print(f"{name}: Run All ...", flush=True)
         messages = []
         page = open_notebook(browser, lab, name, messages)
-        run_all(page, timeout)
+        run_all(page, timeout, name)
         failures += check_page(page, name, "after Run All", out, messages)
         save(page)
         failures += saved_failures(name, "after Run All", out / "notebooks" / name)
