@@ -239,9 +239,9 @@ def start_lab(jupyter, out, timeout):
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out / 'notebooks'}"]
     if os.geteuid() == 0:
         command.append("--allow-root")
-    log = (out / "jupyterlab.log").open("w")
-    process = subprocess.Popen(command, env=lab_environment(out), stdin=subprocess.DEVNULL, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    with (out / "jupyterlab.log").open("w") as log:  # the server keeps its own copy of the handle
+        process = subprocess.Popen(command, env=lab_environment(out), stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     lab = Lab(process, f"http://127.0.0.1:{port}", token)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -292,11 +292,20 @@ def chromium_path(requested):
     return path
 
 
+def collect_console_errors(page, messages):
+    """Append the text of every console error and uncaught exception on `page` to `messages`."""
+    def on_console(message):
+        if message.type == "error":
+            messages.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: messages.append(f"uncaught {error}"))
+
+
 def open_notebook(browser, lab, name, messages):
     """A fresh page with notebook `name` open and its kernel idle; console errors go to `messages`."""
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-    page.on("console", lambda message: message.type == "error" and messages.append(message.text))
-    page.on("pageerror", lambda error: messages.append(f"uncaught {error}"))
+    collect_console_errors(page, messages)
     page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     wait_until_idle(page, 120, name)
@@ -361,8 +370,7 @@ def check_page(page, notebook, phase, out, messages):
     screenshot(page, shot)
     page.wait_for_timeout(500)
     measured = page.evaluate(MEASURE_JS)
-    print(f"  {phase}: {measured['cells']} cells, screenshot {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}",
-          flush=True)
+    print(f"  {phase}: {measured['cells']} cells, screenshot {shot}", flush=True)
     return dom_failures(notebook, phase, measured) + console_failures(notebook, phase, messages)
 
 
