@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Only make browser-check needs Playwright (the Python package, no browser download), so a
+# student's setup stays without it; the browser itself is Debian's chromium package.
+BROWSER_INSTALLED := $(VENV)/.browser-installed
+PLAYWRIGHT := playwright>=1.40,<2
 CELL_TIMEOUT := 600
 
-.PHONY: setup run test smoke lab bench clean-runs data
+.PHONY: setup run test smoke lab bench browser-check clean-runs data
 
 setup: $(INSTALLED)
 
@@ -42,6 +46,14 @@ smoke: $(INSTALLED)
 ## make bench: data-pipeline and training-step speed-ups on this machine
 bench: $(INSTALLED)
 	$(BIN)/python -m skinkit bench
+
+## make browser-check: every notebook in smoke mode in JupyterLab in a real Chromium (screenshots in runs/browser/)
+browser-check: $(BROWSER_INSTALLED)
+	$(BIN)/python scripts/browser_check.py
+
+$(BROWSER_INSTALLED): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet '$(PLAYWRIGHT)'
+	touch $(BROWSER_INSTALLED)
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab notebooks/

@@ -1,0 +1,463 @@
+"""Run every notebook in JupyterLab in a real Chromium, as a student would, and check what the screen shows.
+
+    python scripts/browser_check.py      # make browser-check
+
+Copies notebooks/0*.ipynb into runs/browser/notebooks/ (the committed notebooks are never saved
+over), starts JupyterLab headless on 127.0.0.1 in smoke mode with a fresh run folder, and in
+Chromium (Playwright, window 1400 px wide with the file browser open) does Run All on each
+notebook in order, waits for the kernel, screenshots it and saves it. Then it shuts the kernels
+down, reopens each saved notebook in a fresh browser page and screenshots it again.
+
+It fails on: an error output or a cell that did not run, `Error displaying widget`, a browser
+console error, a table or output wider than the notebook panel, or a printed line too long for
+the panel (JupyterLab breaks it mid-word). Cells are counted from 0, as in the .ipynb file.
+Needs the Python package `playwright` and Debian's `chromium` (`apt-get install -y chromium`).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH, HEIGHT = 1400, 900
+MAX_SCREENSHOT_HEIGHT = 16000  # Chromium cannot capture taller pages in one piece
+MARKER = ".browser-check"  # marks a folder this check may empty
+
+# JupyterLab settings for the check's own settings folder (the student's settings stay untouched):
+# every cell is kept in the page so all of them can be measured, no blank screen's height is
+# added after the last cell, and the "get Jupyter news?" pop-up, which needs the internet,
+# stays closed instead of covering the screenshots.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none", "scrollPastEnd": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                         "checkForUpdates": False},
+}
+
+# Console errors that say nothing about the kit, each with the reason it is harmless.
+BENIGN_CONSOLE = {}
+
+# Measures every output of every cell in the page: widget errors, Python warnings shown raw
+# (`path.py:75: SomeWarning:` + a source line, which reads like a traceback), widths, and printed
+# lines longer than the output area holds (monospace: width = characters x one glyph's width).
+MEASURE_JS = """
+() => {
+  const found = [];
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+  cells.forEach((cell, index) => {
+    const prompt = (cell.querySelector('.jp-InputPrompt') || {}).innerText || '';
+    cell.querySelectorAll('.jp-OutputArea-output').forEach(output => {
+      const text = output.innerText || '';
+      const base = {cell: index, prompt: prompt.trim()};
+      if (text.includes('Error displaying widget')) {
+        const line = text.split('\\n').find(l => l.includes('Error displaying widget'));
+        found.push({...base, kind: 'widget-error', text: line});
+      }
+      const warning = text.match(/^.*\\S+\\.py:\\d+: \\w*Warning:.*$/m);
+      if (warning) found.push({...base, kind: 'raw-warning', text: warning[0]});
+      const table = output.querySelector('table');
+      const width = Math.max(output.scrollWidth, table ? Math.ceil(table.getBoundingClientRect().width) : 0);
+      if (width > output.clientWidth + 1) {
+        found.push({...base, kind: table ? 'wide-table' : 'wide-output', width: width,
+                    room: output.clientWidth, text: text.trim().split('\\n')[0]});
+      }
+      output.querySelectorAll('pre').forEach(pre => {
+        const style = getComputedStyle(pre);
+        const probe = document.createElement('span');
+        probe.textContent = 'x'.repeat(100);
+        probe.style.cssText = 'position: absolute; visibility: hidden; white-space: pre';  // never wraps
+        pre.appendChild(probe);
+        const glyph = probe.getBoundingClientRect().width / 100;
+        probe.remove();
+        const inner = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        const room = Math.floor(inner / glyph + 0.01);
+        pre.textContent.split('\\n').forEach(line => {
+          if (line.length > room) found.push({...base, kind: 'long-line', chars: line.length, room: room, text: line});
+        });
+      });
+    });
+  });
+  return {cells: cells.length, found: found};
+}
+"""
+
+
+class BrowserCheckError(Exception):
+    """The check could not run (a missing browser, a server that did not start)."""
+
+
+class Failure(NamedTuple):
+    """One problem: which notebook, in which phase (after Run All, reopened), where in it, what."""
+
+    notebook: str
+    phase: str
+    place: str
+    what: str
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab server."""
+
+    process: subprocess.Popen
+    url: str
+    token: str
+
+
+def shorten(text, limit=70):
+    """`text` on one line, cut to `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def place(item):
+    """'cell 12 [7]': the cell's index in the .ipynb and, when it ran, its execution count."""
+    prompt = item.get("prompt", "")
+    return f"cell {item['cell']}" + (f" {prompt.rstrip(':')}" if prompt.startswith("[") else "")
+
+
+def describe(item):
+    """What one DOM measurement found, in words."""
+    kind = item["kind"]
+    if kind == "widget-error":
+        return f"shows {shorten(item['text'])!r}"
+    if kind == "raw-warning":
+        return f"a Python warning shown raw, with file path and source line: {shorten(item['text'])!r}"
+    if kind in ("wide-table", "wide-output"):
+        what = "table" if kind == "wide-table" else "output"
+        return f"{what} {item['width']} px wide in a {item['room']} px panel (cut off): {shorten(item['text'])!r}"
+    if kind == "long-line":
+        return f"printed line of {item['chars']} characters wraps mid-word (room for {item['room']}): {shorten(item['text'])!r}"
+    raise ValueError(f"unknown measurement kind {kind!r}")
+
+
+def dom_failures(notebook, phase, measured):
+    """One Failure per problem the page measurement found (see MEASURE_JS)."""
+    return [Failure(notebook, phase, place(item), describe(item)) for item in measured["found"]]
+
+
+def saved_failures(notebook, phase, path):
+    """Error outputs and code cells that never ran, read from the saved notebook file."""
+    cells = json.loads(Path(path).read_text())["cells"]
+    failures = []
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "error":
+                failures.append(Failure(notebook, phase, f"cell {index}",
+                                        f"error output {output['ename']}: {shorten(output['evalue'], 120)}"))
+        source = "".join(cell["source"]).strip()
+        if source and cell.get("execution_count") is None:
+            failures.append(Failure(notebook, phase, f"cell {index}", f"did not run: {shorten(source, 50)!r}"))
+    return failures
+
+
+def benign(text):
+    """The reason a console error is harmless, or None when it counts as a failure."""
+    return next((reason for pattern, reason in BENIGN_CONSOLE.items() if pattern in text), None)
+
+
+def console_failures(notebook, phase, messages):
+    """One Failure per browser console error that is not known to be harmless (its first line only)."""
+    return [Failure(notebook, phase, "", f"browser console error: {shorten((text.splitlines() or [''])[0], 120)}")
+            for text in messages if benign(text) is None]
+
+
+def summary(failures):
+    """One line per distinct problem, grouped by notebook, naming the phases it showed in and how often."""
+    seen = defaultdict(Counter)  # (notebook, place, what) -> {phase: how often}
+    for failure in failures:
+        seen[failure.notebook, failure.place, failure.what][failure.phase] += 1
+    lines = []
+    for (notebook, where, what), phases in sorted(seen.items(), key=lambda entry: entry[0][0]):
+        times = max(phases.values())
+        tags = ", ".join(phases) + (f", {times}x" if times > 1 else "")
+        lines.append(f"{notebook}{' ' + where if where else ''} ({tags}): {what}")
+    return lines
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def empty_out(out):
+    """Remove the previous check's `out`; refuse a folder the check did not make."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise BrowserCheckError(f"{out} holds files the browser check did not write: choose a new folder with --out")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("written by scripts/browser_check.py; emptied at its next run\n")
+
+
+def prepare_folder(out, pattern):
+    """A fresh `out` with copies of the notebooks, an empty run folder and JupyterLab settings."""
+    notebooks = sorted((ROOT / "notebooks").glob(pattern))
+    if not notebooks:
+        raise BrowserCheckError(f"no notebooks match notebooks/{pattern}")
+    empty_out(out)
+    (out / "notebooks").mkdir(parents=True)
+    (out / "runs").mkdir()
+    for path in notebooks:
+        shutil.copy2(path, out / "notebooks" / path.name)
+    for name, values in LAB_SETTINGS.items():
+        target = out / "jupyterlab" / "settings" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+    return [path.name for path in notebooks]
+
+
+def lab_environment(out):
+    """The server's (and so the kernels') environment: smoke mode, the check's own run folder and settings."""
+    env = dict(os.environ, SKINKIT_SMOKE="1", SKINKIT_RUNS=str(out / "runs"),
+               JUPYTERLAB_SETTINGS_DIR=str(out / "jupyterlab" / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(out / "jupyterlab" / "workspaces"))
+    env.pop("SKINKIT_DATA", None)  # smoke mode checks the bundled sample
+    return env
+
+
+def start_lab(jupyter, out, timeout):
+    """Start JupyterLab on a free port of 127.0.0.1, serving the copies; return once it answers."""
+    if shutil.which(jupyter) is None:
+        raise BrowserCheckError(f"jupyter not found at {jupyter!r}: run `make setup`, or pass --jupyter PATH")
+    port, token = free_port(), secrets.token_hex(16)
+    command = [jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out / 'notebooks'}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    with (out / "jupyterlab.log").open("w") as log:  # the server keeps its own copy of the handle
+        process = subprocess.Popen(command, env=lab_environment(out), stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    lab = Lab(process, f"http://127.0.0.1:{port}", token)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BrowserCheckError(f"JupyterLab stopped at start (exit {process.returncode}); see {out / 'jupyterlab.log'}")
+        try:
+            api(lab, "GET", "status")
+            return lab
+        except OSError:
+            time.sleep(0.5)
+    stop_lab(lab)
+    raise BrowserCheckError(f"JupyterLab did not answer within {timeout} s; see {out / 'jupyterlab.log'}")
+
+
+def stop_lab(lab):
+    """Stop the server and its kernels (SIGTERM to its process group, SIGKILL after 20 s)."""
+    if lab.process.poll() is not None:
+        return
+    os.killpg(lab.process.pid, signal.SIGTERM)
+    try:
+        lab.process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(lab.process.pid, signal.SIGKILL)
+        lab.process.wait()
+
+
+def api(lab, method, path):
+    """Call the server's REST API; the decoded JSON answer (None when empty)."""
+    request = urllib.request.Request(f"{lab.url}/api/{path}", method=method,
+                                     headers={"Authorization": f"token {lab.token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def shutdown_kernels(lab):
+    """Shut every running kernel down, as closing JupyterLab for the day would."""
+    for kernel in api(lab, "GET", "kernels"):
+        api(lab, "DELETE", f"kernels/{kernel['id']}")
+
+
+def chromium_path(requested):
+    """The Chromium executable to drive, or a one-line error saying how to install it."""
+    path = shutil.which(requested)
+    if path is None:
+        raise BrowserCheckError(f"Chromium not found at {requested!r}: install it with "
+                                "`apt-get install -y chromium` (as root) or pass --chromium PATH")
+    return path
+
+
+def collect_console_errors(page, messages):
+    """Append the text of every console error and uncaught exception on `page` to `messages`."""
+    def on_console(message):
+        if message.type == "error":
+            messages.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: messages.append(f"uncaught {error}"))
+
+
+def open_notebook(browser, lab, name, messages):
+    """A fresh page with notebook `name` open and its kernel idle; console errors go to `messages`."""
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    collect_console_errors(page, messages)
+    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    wait_until_idle(page, 120, name)
+    return page
+
+
+def kernel_busy(page):
+    """True while the notebook's kernel works or a cell waits its turn ([*])."""
+    return page.evaluate("""() => {
+        const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+        const waiting = [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]
+            .some(p => p.innerText.includes('[*]'));
+        return waiting || !status || status.dataset.status !== 'idle';
+    }""")
+
+
+def wait_until_idle(page, timeout, notebook):
+    """Wait until the kernel has been idle with no cell queued for 3 checks in a row."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 3:
+        if time.monotonic() > deadline:
+            raise BrowserCheckError(f"{notebook}: the kernel was still busy after {timeout} s (see --timeout)")
+        quiet = 0 if kernel_busy(page) else quiet + 1
+        page.wait_for_timeout(1000)
+
+
+def menu(page, top, item):
+    """Click a menu entry, e.g. Run → Run All Cells."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
+    page.get_by_role("menuitem", name=item, exact=False).first.click()
+
+
+def run_all(page, timeout, notebook):
+    """Run All Cells and wait until the kernel is done."""
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+    menu(page, "Run", "Run All Cells")
+    page.wait_for_timeout(2000)
+    wait_until_idle(page, timeout, notebook)
+
+
+def save(page):
+    """File → Save Notebook, then wait until the tab no longer shows unsaved changes."""
+    menu(page, "File", "Save Notebook")
+    page.wait_for_selector(".jp-mod-current.jp-mod-dirty", state="detached", timeout=60_000)
+
+
+def screenshot(page, path):
+    """Screenshot the whole notebook: the window grows tall enough to show every cell, then shrinks back."""
+    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+    height = page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); "
+                           "return s ? s.scrollHeight - s.clientHeight : 0; }")
+    page.set_viewport_size({"width": WIDTH, "height": min(HEIGHT + height, MAX_SCREENSHOT_HEIGHT)})
+    page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); if (s) s.scrollTop = 0; }}")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+
+
+def check_page(page, notebook, phase, out, messages):
+    """Screenshot the open notebook and return its failures from the page and the console."""
+    shot = out / f"{Path(notebook).stem}-{phase.replace(' ', '-')}.png"
+    screenshot(page, shot)
+    page.wait_for_timeout(500)
+    measured = page.evaluate(MEASURE_JS)
+    print(f"  {phase}: {measured['cells']} cells, screenshot {shot}", flush=True)
+    return dom_failures(notebook, phase, measured) + console_failures(notebook, phase, messages)
+
+
+def run_pass(browser, lab, notebooks, out, timeout):
+    """Run All, check, screenshot and save each notebook in order; the failures found."""
+    failures = []
+    for name in notebooks:
+        started = time.monotonic()
+        print(f"{name}: Run All ...", flush=True)
+        messages = []
+        page = open_notebook(browser, lab, name, messages)
+        run_all(page, timeout, name)
+        failures += check_page(page, name, "after Run All", out, messages)
+        save(page)
+        failures += saved_failures(name, "after Run All", out / "notebooks" / name)
+        page.close()
+        print(f"  {time.monotonic() - started:.0f} s", flush=True)
+    return failures
+
+
+def reopen_pass(browser, lab, notebooks, out):
+    """Reopen each saved notebook in a fresh page and check it; the failures found."""
+    failures = []
+    for name in notebooks:
+        print(f"{name}: reopened", flush=True)
+        messages = []
+        page = open_notebook(browser, lab, name, messages)
+        page.wait_for_timeout(2000)  # give the widget outputs time to render (or fail to)
+        failures += check_page(page, name, "reopened", out, messages)
+        page.close()
+    return failures
+
+
+def check(args):
+    """The whole check; the list of failures."""
+    executable = chromium_path(args.chromium)
+    try:
+        from playwright.sync_api import sync_playwright  # only this check needs playwright
+    except ModuleNotFoundError:
+        raise BrowserCheckError("the Python package playwright is missing: run `make browser-check` "
+                                "(it installs it) or `pip install playwright`") from None
+    out = args.out.resolve()
+    notebooks = prepare_folder(out, args.pattern)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the clean-up below runs
+    lab = start_lab(args.jupyter, out, timeout=120)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable)
+            try:
+                failures = run_pass(browser, lab, notebooks, out, args.timeout)
+                shutdown_kernels(lab)
+                failures += reopen_pass(browser, lab, notebooks, out)
+                shutdown_kernels(lab)
+            finally:
+                browser.close()
+    finally:
+        stop_lab(lab)
+    return failures
+
+
+def main(argv=None):
+    """Run the check; print the failures and where the screenshots are; exit 1 on any failure."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "browser",
+                        help="folder for screenshots, notebook copies and run folders (emptied first)")
+    parser.add_argument("--jupyter", default=str(Path(sys.executable).with_name("jupyter")),
+                        help="the jupyter command whose Python has skinkit (default: beside this Python)")
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"),
+                        help="Chromium executable (default: $CHROMIUM or chromium on the PATH)")
+    parser.add_argument("--pattern", default="0*.ipynb", help="which notebooks/ files to run, in name order")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds one notebook's Run All may take")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        failures = check(args)
+    except BrowserCheckError as error:
+        print(f"browser-check: {error}", file=sys.stderr)
+        return 2
+    print(f"\nscreenshots: {args.out.resolve()}/*.png  ({time.monotonic() - started:.0f} s in all)")
+    if failures:
+        lines = summary(failures)
+        print(f"browser-check FAILED ({len(lines)} problems; cells counted from 0 as in the .ipynb):", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in lines), file=sys.stderr)
+        return 1
+    print("browser-check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
