@@ -27,7 +27,7 @@ FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "sma
 
 
 def validation_table(runs_root, stages):
-    """Validation scores of finished stages (from their metrics.json and config.json), read against chance."""
+    """Validation scores of finished stages (metrics.json, config.json), read against chance."""
     rows = {}
     for stage in stages:
         metrics = read_json(Path(runs_root) / stage / "metrics.json")
@@ -56,7 +56,7 @@ def mflops(model, image_size=224):
 
 
 def latency_samples_ms(models, image_size=224, repeats=30, warmup=5):
-    """Per model, `repeats` CPU timings (ms) of a one-image forward pass, taken in turns after a warm-up."""
+    """Per model, `repeats` CPU timings (ms) of a one-image forward pass, in turns after a warm-up."""
     models = {name: to_device(model.eval(), torch.device("cpu")) for name, model in models.items()}
     image = torch.zeros(1, 3, image_size, image_size).contiguous(memory_format=torch.channels_last)
     timings = {name: [] for name in models}
@@ -79,7 +79,7 @@ def latency_summary(timings):
 
 
 def cost_table(models, repeats=30, warmup=5):
-    """Parameters, MFLOPs and CPU latency per image (median and quartiles) of each model ({name: model})."""
+    """Parameters, MFLOPs and CPU latency per image (median, quartiles) of each model ({name: model})."""
     timings = latency_samples_ms(models, repeats=repeats, warmup=warmup)
     return pd.DataFrame.from_dict({
         name: {"parameters_M": count_parameters(model) / 1e6, "MFLOPs": mflops(model),
@@ -108,11 +108,11 @@ class TestResults:
     confidence: float
 
 
-def scores_with_intervals(y_true, y_pred, confidence):
+def scores_with_intervals(y_true, y_pred, confidence, seed):
     """Each test score and the bounds of its bootstrap interval."""
     scores = {}
     for score, compute in SCORES.items():
-        low, high = score_interval(score, y_true, y_pred, confidence=confidence)
+        low, high = score_interval(score, y_true, y_pred, confidence=confidence, seed=seed)
         scores.update({score: float(compute(y_true, y_pred)), f"{score}_low": low, f"{score}_high": high})
     return scores
 
@@ -121,23 +121,28 @@ def save_test_matrix(out_dir, name, matrix):
     """Write one model's test confusion matrix as CSV and PNG."""
     slug = FINAL_STAGES.get(name, name)
     write_csv(Path(out_dir) / f"test_confusion_{slug}.csv", matrix, index_label="true")
-    save_figure(Path(out_dir) / f"test_confusion_{slug}.png", plot_confusion_matrices(matrix, title=f"{name} (test)"))
+    save_figure(Path(out_dir) / f"test_confusion_{slug}.png",
+                plot_confusion_matrices(matrix, title=f"{name} (test)"))
 
 
-def test_results(models, data_root, image_size, device, out_dir, confidence=CONFIDENCE):
-    """Evaluate each final model once on the test split; write and return scores, intervals and matrices."""
-    predictions = {name: evaluate_test_split(model, data_root, image_size, device) for name, model in models.items()}
-    y_true = next(iter(predictions.values()))[0]
-    scores, matrices = {}, {}
-    for name, (_, y_pred) in predictions.items():
-        scores[name] = scores_with_intervals(y_true, y_pred, confidence)
-        matrices[name] = confusion_matrix(y_true, y_pred)
-        save_test_matrix(out_dir, name, matrices[name])
-    first, second = (y_pred for _, y_pred in predictions.values())
-    results = TestResults(pd.DataFrame.from_dict(scores, orient="index"), matrices,
-                          difference_interval("balanced_accuracy", y_true, first, second, confidence=confidence),
-                          always_majority_accuracy(np.bincount(y_true, minlength=NUM_CLASSES)), len(y_true),
-                          len(list_labelled_images(Path(data_root) / "train")), confidence)
+def test_results(models, data_root, image_size, device, out_dir, confidence=CONFIDENCE, seed=0):
+    """Evaluate each final model once on the test split; write and return scores, intervals, matrices."""
+    labels = {name: evaluate_test_split(model, data_root, image_size, device) for name, model in models.items()}
+    y_true = next(iter(labels.values()))[0]  # the same test images, in the same order, for every model
+    predictions = {name: y_pred for name, (_, y_pred) in labels.items()}
+    scores = {name: scores_with_intervals(y_true, y_pred, confidence, seed)
+              for name, y_pred in predictions.items()}
+    matrices = {name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()}
+    for name, matrix in matrices.items():
+        save_test_matrix(out_dir, name, matrix)
+    first, second = predictions.values()
+    results = TestResults(
+        scores=pd.DataFrame.from_dict(scores, orient="index"), matrices=matrices,
+        difference=difference_interval("balanced_accuracy", y_true, first, second,
+                                       confidence=confidence, seed=seed),
+        always_nv_accuracy=always_majority_accuracy(np.bincount(y_true, minlength=NUM_CLASSES)),
+        test_images=len(y_true), train_images=len(list_labelled_images(Path(data_root) / "train")),
+        confidence=confidence)
     write_json(Path(out_dir) / "test_metrics.json", {
         **scores, "balanced_accuracy_difference_interval": list(results.difference),
         "always_nv_accuracy": results.always_nv_accuracy, "confidence": confidence,
@@ -161,7 +166,7 @@ def per_class_f1(counts):
 
 
 def summary_table(runs_root, costs, test):
-    """One row per final model: validation and test scores (with intervals), cost, weights and epochs."""
+    """One row per final model: validation and test scores (with intervals), cost, weights, epochs."""
     validation = validation_table(runs_root, FINAL_STAGES.values())
     validation.index = list(FINAL_STAGES)
     scores = ["accuracy", "balanced_accuracy", "macro_f1"]

@@ -74,9 +74,10 @@ def offline_warning(name, error):
     bar = "!" * WARNING_WIDTH
     reason = textwrap.wrap(str(error), WARNING_WIDTH, initial_indent="    ", subsequent_indent="    ",
                            break_long_words=False, break_on_hyphens=False)
-    return "\n".join([bar, f"WARNING: the ImageNet weights of MobileNetV3-{name.title()} could not be loaded:",
-                      *reason, "CONTINUING FROM RANDOM INITIALISATION: this is NOT transfer learning;",
-                      'the run folder records it as "pretrained": false.', *weights_advice(name), bar])
+    return "\n".join([
+        bar, f"WARNING: the ImageNet weights of MobileNetV3-{name.title()} could not be loaded:", *reason,
+        "CONTINUING FROM RANDOM INITIALISATION: this is NOT transfer learning;",
+        'the run folder records it as "pretrained": false.', *weights_advice(name), bar])
 
 
 def fetch_state_dict(weights):
