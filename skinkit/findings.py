@@ -82,24 +82,33 @@ def score_sentence(table, test):
         winner = first if low > 0 else second
         return f"{opening} {winner} scores higher: {scores}; {interval}, which excludes zero."
     return (f"{opening} the two models cannot be told apart: {scores}; {interval}, which includes "
-            f"zero, so a gap this size can come from which images happen to be in the test split.")
+            f"zero: on these test images neither model is shown to be better.")
 
 
 def baseline_sentence(name, row, test):
-    """One model's test scores against chance and always-`nv`, with likely causes when at chance."""
-    reading = chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"])
-    text = (f"{name} is {reading} in balanced accuracy (chance, 1/7 = {CHANCE_BALANCED_ACCURACY:.3f}, is "
-            f"also what always answering {MAJORITY_CLASS} scores); its accuracy, "
-            f"{row['test_accuracy']:.3f}, is "
-            f"{majority_reading(row['test_accuracy'], row['test_accuracy_low'], test.always_nv_accuracy)} "
-            f"than always answering {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f}).")
-    if reading == "above chance":
-        return text
-    causes = likely_causes(bool(row["pretrained"]), test.train_images, int(row["epochs"]))
+    """One model's test scores against chance and against always answering `nv`."""
+    accuracy = majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy)
+    return (f"{name} is {chance_reading(row['test_balanced_accuracy'], row['test_balanced_accuracy_low'])} "
+            f"in balanced accuracy, and its accuracy, {row['test_accuracy']:.3f}, is {accuracy} than always "
+            f"answering {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f}).")
+
+
+def causes_sentence(table, test):
+    """The likely causes of the models that are not clearly above chance, once if they share them."""
+    causes = {short_name(name): likely_causes(bool(row["pretrained"]), test.train_images, int(row["epochs"]))
+              for name, row in table.iterrows()
+              if chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"]) != "above chance"}
     if not causes:
-        return text + (" The usual causes (no ImageNet weights, a tiny sample, too few epochs) do "
-                       "not apply: look at the learning curves of notebooks 02-05.")
-    return text + " Likely causes: " + "; ".join(causes) + "."
+        return None
+    reference = (f"Chance, 1/7 = {CHANCE_BALANCED_ACCURACY:.3f}, is what guessing scores in balanced accuracy, "
+                 f"and so does always answering {MAJORITY_CLASS}. ")
+    if not any(causes.values()):
+        return reference + ("The usual causes (no ImageNet weights, a tiny sample, too few epochs) do not "
+                            "apply: look at the learning curves of notebooks 02-05.")
+    if len({tuple(found) for found in causes.values()}) == 1:
+        return reference + "Likely causes: " + "; ".join(next(iter(causes.values()))) + "."
+    return reference + " ".join(f"Likely causes for {name}: {'; '.join(found) or 'none of the usual'}."
+                                for name, found in causes.items())
 
 
 def latency_sentence(fast, slow):
@@ -127,12 +136,12 @@ def cost_sentence(table):
 
 
 def conclusion(table, test):
-    """A short conclusion whose every number comes from the comparison, wrapped to TEXT_WIDTH."""
+    """A short conclusion whose every number comes from the comparison, in paragraphs of TEXT_WIDTH."""
     paragraphs = [score_sentence(table, test),
-                  *(baseline_sentence(name, row, test) for name, row in table.iterrows()),
-                  cost_sentence(table)]
+                  " ".join(baseline_sentence(name, row, test) for name, row in table.iterrows()),
+                  causes_sentence(table, test), cost_sentence(table)]
     if not table["pretrained"].all():
         paragraphs.append("Caution: at least one model was trained WITHOUT ImageNet weights "
                           "(pretrained: false), so this is not a transfer-learning result.")
-    return "\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
-                     for paragraph in paragraphs)
+    return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+                       for paragraph in paragraphs if paragraph)

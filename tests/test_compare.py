@@ -95,14 +95,26 @@ def test_a_difference_is_only_called_one_when_its_interval_excludes_zero():
 
 def test_a_model_at_chance_is_called_weak_with_its_likely_causes():
     table = comparison_table(pretrained=False, balanced=(1 / 7, 1 / 7))
-    table["test_accuracy"], table["test_accuracy_low"] = 0.67, 0.64
+    table["test_accuracy"], table["test_accuracy_low"], table["pretrained"] = 0.67, 0.64, False
     text = flat(conclusion(table, results(difference=(0.0, 0.0), train_images=35)))
     assert "MobileNetV3-Large is at chance in balanced accuracy" in text
     assert "MobileNetV3-Small is at chance" in text
-    assert "chance, 1/7 = 0.143, is also what always answering nv scores" in text
+    assert "Chance, 1/7 = 0.143, is what guessing scores in balanced accuracy, and so does always answering nv" in text
     assert "no better than always answering nv (0.670)" in text
-    assert "no ImageNet weights" in text and "only 35 training images" in text
+    assert text.count("Likely causes: no ImageNet weights") == 1 and "only 35 training images" in text
     assert "WITHOUT ImageNet weights" in text
+
+
+def test_causes_are_named_per_model_when_they_differ():
+    table = comparison_table(pretrained=False, balanced=(1 / 7, 0.15))
+    text = flat(conclusion(table, results(difference=(-0.05, 0.02))))
+    assert "Likely causes for Large: no ImageNet weights" in text
+    assert "Likely causes for Small: none of the usual" in text
+
+
+def test_a_model_clearly_above_chance_gets_no_causes():
+    text = flat(conclusion(comparison_table(), results()))
+    assert "MobileNetV3-Large is above chance" in text and "Likely causes" not in text
 
 
 def test_a_noisy_latency_is_hedged():
