@@ -15,8 +15,6 @@ from torchvision import models
 
 from .classes import NUM_CLASSES
 
-WARNING_WIDTH = 76  # characters per line of the offline warning: fits a narrow notebook panel
-
 
 class PretrainedWeightsUnavailable(RuntimeError):
     """ImageNet weights were required but could not be loaded."""
@@ -67,6 +65,9 @@ def weights_advice(name):
     """How to put the ImageNet weight file of model `name` in place by hand, as short lines."""
     return ["To use the ImageNet weights, download", f"    {pretrained_weights(name).url}", "and save it as",
             f"    {weights_file(name)}", "(set TORCH_HOME to use another folder)."]
+
+
+WARNING_WIDTH = 76  # characters per line of the offline warning: fits a narrow notebook panel
 
 
 def offline_warning(name, error):
