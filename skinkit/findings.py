@@ -58,7 +58,7 @@ def readable_table(table, test):
         f"test macro-F1 [{level}]": with_interval(row, "test_macro_f1"),
         "parameters (millions)": f"{row['parameters_M']:.2f}",
         "MFLOPs per image": f"{row['MFLOPs']:.0f}",
-        "CPU ms per image, median [IQR]":
+        "CPU ms per image, median [q1, q3]":
             f"{row['cpu_latency_ms']:.1f} [{row['cpu_latency_q1_ms']:.1f}, {row['cpu_latency_q3_ms']:.1f}]",
         "ImageNet weights": "yes" if row["pretrained"] else "NO (random init)",
         "epochs trained": str(int(row["epochs"])),

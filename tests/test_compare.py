@@ -137,7 +137,7 @@ def test_readable_table_has_models_as_columns_and_short_cells():
     assert frame.loc["test balanced accuracy [95% interval]", "MobileNetV3-Large"] == "0.710 [0.660, 0.760]"
     assert frame.loc["test balanced accuracy vs chance (0.143)", "MobileNetV3-Small"] == "above chance"
     assert frame.loc["test accuracy vs always nv (0.670)", "MobileNetV3-Small"] == "better"
-    assert frame.loc["CPU ms per image, median [IQR]", "MobileNetV3-Small"] == "12.0 [11.5, 12.5]"
+    assert frame.loc["CPU ms per image, median [q1, q3]", "MobileNetV3-Small"] == "12.0 [11.5, 12.5]"
     assert frame.loc["ImageNet weights", "MobileNetV3-Large"] == "yes"
     assert max(len(cell) for cell in frame.to_numpy().ravel()) <= 24
     assert max(len(label) for label in frame.index) <= 48
