@@ -2,15 +2,21 @@
 
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .augment import BatchAugment
-from .data import SkinLesionDataset
-from .evaluation import classification_table, confusion_matrix, summary_metrics
+from .baselines import always_majority_accuracy
+from .classes import NUM_CLASSES
+from .data import SkinLesionDataset, list_labelled_images
+from .evaluation import classification_table, confusion_matrix
+from .findings import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
+from .intervals import CONFIDENCE, SCORES, difference_interval, score_interval
 from .loaders import make_loader
 from .models import count_parameters
 from .runs import read_json, save_figure, write_csv, write_json
@@ -21,15 +27,23 @@ FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "sma
 
 
 def validation_table(runs_root, stages):
-    """Validation scores of finished stages (from their metrics.json and config.json)."""
+    """Validation scores of finished stages (metrics.json, config.json), read against chance."""
     rows = {}
     for stage in stages:
         metrics = read_json(Path(runs_root) / stage / "metrics.json")
         config = read_json(Path(runs_root) / stage / "config.json")
         rows[stage] = {"accuracy": metrics["accuracy"], "balanced_accuracy": metrics["balanced_accuracy"],
                        "macro_f1": metrics["macro_f1"], "best_epoch": metrics["best_epoch"],
-                       "pretrained": config["pretrained"]}
+                       "pretrained": config["pretrained"],
+                       "vs_chance": chance_reading(metrics["balanced_accuracy"])}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def trained_epochs(runs_root, stage):
+    """Epochs behind a stage's model, counting the stages it started from (init_from)."""
+    config = read_json(Path(runs_root) / stage / "config.json")
+    earlier = config.get("init_from")
+    return config["epochs"] + (trained_epochs(runs_root, earlier) if earlier else 0)
 
 
 def mflops(model, image_size=224):
@@ -41,24 +55,35 @@ def mflops(model, image_size=224):
     return counter.get_total_flops() / 2 / 1e6
 
 
-def cpu_latency_ms(model, image_size=224, repeats=20):
-    """Median CPU time to classify one image (batch of 1, channels_last, inference mode)."""
-    model = to_device(model.eval(), torch.device("cpu"))
+def latency_samples_ms(models, image_size=224, repeats=30, warmup=5):
+    """Per model, `repeats` CPU timings (ms) of a one-image forward pass, in turns after a warm-up."""
+    models = {name: to_device(model.eval(), torch.device("cpu")) for name, model in models.items()}
     image = torch.zeros(1, 3, image_size, image_size).contiguous(memory_format=torch.channels_last)
-    timings = []
+    timings = {name: [] for name in models}
     with torch.inference_mode():
-        for _ in range(repeats + 3):
-            started = time.perf_counter()
-            model(image)
-            timings.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(timings[3:])
+        # Taking turns spreads a busy spell of the machine over both models instead of one.
+        for round_ in range(warmup + repeats):
+            for name, model in models.items():
+                started = time.perf_counter()
+                model(image)
+                if round_ >= warmup:
+                    timings[name].append((time.perf_counter() - started) * 1e3)
+    return timings
 
 
-def cost_table(models, repeats=20):
-    """Parameters, MFLOPs and CPU latency per image of each model ({name: model})."""
+def latency_summary(timings):
+    """Median, quartiles and count of a list of timings (ms)."""
+    q1, median, q3 = statistics.quantiles(timings, n=4) if len(timings) > 1 else timings * 3
+    return {"cpu_latency_ms": median, "cpu_latency_q1_ms": q1, "cpu_latency_q3_ms": q3,
+            "timed_runs": len(timings)}
+
+
+def cost_table(models, repeats=30, warmup=5):
+    """Parameters, MFLOPs and CPU latency per image (median, quartiles) of each model ({name: model})."""
+    timings = latency_samples_ms(models, repeats=repeats, warmup=warmup)
     return pd.DataFrame.from_dict({
         name: {"parameters_M": count_parameters(model) / 1e6, "MFLOPs": mflops(model),
-               "cpu_latency_ms": cpu_latency_ms(model, repeats=repeats)}
+               **latency_summary(timings[name])}
         for name, model in models.items()}, orient="index")
 
 
@@ -70,18 +95,59 @@ def evaluate_test_split(model, data_root, image_size, device):
     return predict_labels(to_device(model, device), loader, device)
 
 
-def test_results(models, data_root, image_size, device, out_dir):
-    """Evaluate each final model once on the test split; write and return scores and matrices."""
-    scores, matrices = {}, {}
-    for name, model in models.items():
-        y_true, y_pred = evaluate_test_split(model, data_root, image_size, device)
-        scores[name], matrices[name] = summary_metrics(y_true, y_pred), confusion_matrix(y_true, y_pred)
-        slug = FINAL_STAGES[name]
-        write_csv(Path(out_dir) / f"test_confusion_{slug}.csv", matrices[name], index_label="true")
-        save_figure(Path(out_dir) / f"test_confusion_{slug}.png",
-                    plot_confusion_matrices(matrices[name], title=f"{name} (test)"))
-    write_json(Path(out_dir) / "test_metrics.json", scores)
-    return pd.DataFrame.from_dict(scores, orient="index"), matrices
+@dataclass
+class TestResults:
+    """The one evaluation on the test split: scores with intervals, matrices, reference points."""
+
+    scores: pd.DataFrame   # per model: accuracy, balanced_accuracy, macro_f1 and their _low/_high
+    matrices: dict         # per model: confusion matrix (counts)
+    difference: tuple      # interval of balanced accuracy, first model minus second
+    always_nv_accuracy: float
+    test_images: int
+    train_images: int
+    confidence: float
+
+
+def scores_with_intervals(y_true, y_pred, confidence, seed):
+    """Each test score and the bounds of its bootstrap interval."""
+    scores = {}
+    for score, compute in SCORES.items():
+        low, high = score_interval(score, y_true, y_pred, confidence=confidence, seed=seed)
+        scores.update({score: float(compute(y_true, y_pred)), f"{score}_low": low, f"{score}_high": high})
+    return scores
+
+
+def save_test_matrix(out_dir, name, matrix):
+    """Write one model's test confusion matrix as CSV and PNG."""
+    slug = FINAL_STAGES.get(name, name)
+    write_csv(Path(out_dir) / f"test_confusion_{slug}.csv", matrix, index_label="true")
+    save_figure(Path(out_dir) / f"test_confusion_{slug}.png",
+                plot_confusion_matrices(matrix, title=f"{name} (test)"))
+
+
+def test_results(models, data_root, image_size, device, out_dir, confidence=CONFIDENCE, seed=0):
+    """Evaluate each final model once on the test split; write and return scores, intervals, matrices."""
+    labels = {name: evaluate_test_split(model, data_root, image_size, device) for name, model in models.items()}
+    y_true = next(iter(labels.values()))[0]  # the same test images, in the same order, for every model
+    predictions = {name: y_pred for name, (_, y_pred) in labels.items()}
+    scores = {name: scores_with_intervals(y_true, y_pred, confidence, seed)
+              for name, y_pred in predictions.items()}
+    matrices = {name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()}
+    for name, matrix in matrices.items():
+        save_test_matrix(out_dir, name, matrix)
+    first, second = predictions.values()
+    results = TestResults(
+        scores=pd.DataFrame.from_dict(scores, orient="index"), matrices=matrices,
+        difference=difference_interval("balanced_accuracy", y_true, first, second,
+                                       confidence=confidence, seed=seed),
+        always_nv_accuracy=always_majority_accuracy(np.bincount(y_true, minlength=NUM_CLASSES)),
+        test_images=len(y_true), train_images=len(list_labelled_images(Path(data_root) / "train")),
+        confidence=confidence)
+    write_json(Path(out_dir) / "test_metrics.json", {
+        **scores, "balanced_accuracy_difference_interval": list(results.difference),
+        "always_nv_accuracy": results.always_nv_accuracy, "confidence": confidence,
+        "test_images": results.test_images})
+    return results
 
 
 def stage_confusion(runs_root, stage):
@@ -99,31 +165,12 @@ def per_class_f1(counts):
     return classification_table(list(y_true), list(y_pred))["f1"]
 
 
-def summary_table(runs_root, costs, test_scores):
-    """One row per final model: validation and test scores, cost, and whether ImageNet weights were used."""
+def summary_table(runs_root, costs, test):
+    """One row per final model: validation and test scores (with intervals), cost, weights, epochs."""
     validation = validation_table(runs_root, FINAL_STAGES.values())
     validation.index = list(FINAL_STAGES)
     scores = ["accuracy", "balanced_accuracy", "macro_f1"]
-    return pd.concat([validation[scores].add_prefix("val_"), test_scores[scores].add_prefix("test_"),
-                      costs, validation[["pretrained"]]], axis=1)
-
-
-def conclusion(table):
-    """A short conclusion whose every number comes from the comparison table."""
-    large, small = table.loc["MobileNetV3-Large"], table.loc["MobileNetV3-Small"]
-    large_score, small_score = large["test_balanced_accuracy"], small["test_balanced_accuracy"]
-    verdict = ("both models score the same" if large_score == small_score else
-               f"MobileNetV3-{'Large' if large_score > small_score else 'Small'} scores higher")
-    lines = [
-        f"On the held-out test split {verdict}: balanced accuracy "
-        f"{large_score:.3f} (Large) vs {small_score:.3f} (Small), "
-        f"macro-F1 {large['test_macro_f1']:.3f} vs {small['test_macro_f1']:.3f}.",
-        f"Small needs {small['MFLOPs']:.0f} vs {large['MFLOPs']:.0f} MFLOPs "
-        f"({large['MFLOPs'] / small['MFLOPs']:.1f}x fewer), {small['parameters_M']:.2f}M vs "
-        f"{large['parameters_M']:.2f}M parameters, and classifies an image in "
-        f"{small['cpu_latency_ms']:.1f} ms vs {large['cpu_latency_ms']:.1f} ms on this CPU.",
-    ]
-    if not (table["pretrained"].all()):
-        lines.append("Caution: at least one model was trained WITHOUT ImageNet weights "
-                     "(pretrained: false), so this is not a transfer-learning result.")
-    return "\n".join(lines)
+    epochs = pd.Series({name: trained_epochs(runs_root, stage) for name, stage in FINAL_STAGES.items()},
+                       name="epochs")
+    return pd.concat([validation[scores].add_prefix("val_"), test.scores.add_prefix("test_"), costs,
+                      validation[["pretrained"]], epochs], axis=1)

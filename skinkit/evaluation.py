@@ -1,4 +1,4 @@
-"""Metrics from predictions: the seed's per-class table, summary scores, confusion matrices."""
+"""Metrics from predictions: the per-class table, summary scores, confusion matrices."""
 
 import pandas as pd
 from sklearn import metrics
@@ -9,11 +9,11 @@ LABELS = list(range(NUM_CLASSES))
 
 
 def classification_table(y_true, y_pred):
-    """Per-class accuracy (= recall, as in the seed report), precision, recall, F1 and support."""
+    """Per-class precision, recall (what the project report calls per-class accuracy), F1, support."""
     precision, recall, f1, support = metrics.precision_recall_fscore_support(
         y_true, y_pred, labels=LABELS, zero_division=0)
     return pd.DataFrame(
-        {"accuracy": recall, "precision": precision, "recall": recall, "f1": f1, "support": support},
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
         index=pd.Index(CLASS_CODES, name="class"),
     )
 
@@ -39,6 +39,6 @@ def confusion_matrix(y_true, y_pred, normalize=None):
 def metrics_report(y_true, y_pred):
     """Everything metrics.json holds: summary scores plus per-class precision/recall/F1/support."""
     table = classification_table(y_true, y_pred)
-    per_class = {code: {k: (int(v) if k == "support" else float(v)) for k, v in row.items() if k != "accuracy"}
+    per_class = {code: {k: (int(v) if k == "support" else float(v)) for k, v in row.items()}
                  for code, row in table.iterrows()}
     return {**summary_metrics(y_true, y_pred), "per_class": per_class}

@@ -1,6 +1,10 @@
-"""MobileNetV3-Large/-Small with the seed report's classifier heads and honest ImageNet loading."""
+"""MobileNetV3-Large/-Small with the project report's classifier heads and honest ImageNet loading."""
 
+import contextlib
+import io
 import os
+import sys
+import textwrap
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,7 @@ class PretrainedWeightsWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Architecture:
-    """A torchvision MobileNetV3 variant, its ImageNet weights and the seed's head sizes."""
+    """A torchvision MobileNetV3 variant, its ImageNet weights and the project report's head sizes."""
 
     builder: callable
     weights: models.WeightsEnum
@@ -57,27 +61,70 @@ def weights_file(name):
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url)
 
 
+def weights_advice(name):
+    """How to put the ImageNet weight file of model `name` in place by hand, as short lines."""
+    return ["To use the ImageNet weights, download", f"    {pretrained_weights(name).url}", "and save it as",
+            f"    {weights_file(name)}", "(set TORCH_HOME to use another folder)."]
+
+
+WARNING_WIDTH = 76  # characters per line of the offline warning: fits a narrow notebook panel
+
+
+def offline_warning(name, error):
+    """The loud, short-lined message shown when model `name` starts from random numbers."""
+    bar = "!" * WARNING_WIDTH
+    reason = textwrap.wrap(str(error), WARNING_WIDTH, initial_indent="    ", subsequent_indent="    ",
+                           break_long_words=False, break_on_hyphens=False)
+    return "\n".join([
+        bar, f"WARNING: the ImageNet weights of MobileNetV3-{name.title()} could not be loaded:", *reason,
+        "CONTINUING FROM RANDOM INITIALISATION: this is NOT transfer learning;",
+        'the run folder records it as "pretrained": false.', *weights_advice(name), bar])
+
+
+def fetch_state_dict(weights):
+    """The weights' state dict; torch.hub's "Downloading: ..." line is shown only if it worked."""
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
+        state = weights.get_state_dict(progress=False, check_hash=True)
+    sys.stdout.write(out.getvalue())
+    sys.stderr.write(err.getvalue())
+    return state
+
+
 def load_imagenet_state(name, required):
     """The ImageNet state dict from the torch cache or a download; None (with a loud warning) if offline."""
-    weights = pretrained_weights(name)
     try:
-        return weights.get_state_dict(progress=False, check_hash=True)
+        return fetch_state_dict(pretrained_weights(name))
     except (OSError, RuntimeError, ValueError) as error:
-        advice = (f"ImageNet weights for MobileNetV3-{name.title()} are not available ({error}). "
-                  f"To use them, download {weights.url} and save it as {weights_file(name)} "
-                  f"(set TORCH_HOME to use another folder).")
         if required:
             raise PretrainedWeightsUnavailable(
-                advice + " Or pass pretrained='auto' (falls back to random init) or "
-                         "pretrained=False to train from scratch on purpose.") from error
-        warnings.warn(f"\n{'!' * 72}\n{advice}\nCONTINUING FROM RANDOM INITIALISATION: this is "
-                      f"NOT transfer learning; results are recorded as pretrained: false.\n"
-                      f"{'!' * 72}", PretrainedWeightsWarning, stacklevel=3)
+                f"ImageNet weights for MobileNetV3-{name.title()} are not available ({error}). "
+                + " ".join(line.strip() for line in weights_advice(name))
+                + " Or pass pretrained='auto' (falls back to random init) or "
+                  "pretrained=False to train from scratch on purpose.") from error
+        warnings.warn(offline_warning(name, error), PretrainedWeightsWarning, stacklevel=3)
         return None
 
 
+def plain_format_for_weight_warnings(previous):
+    """A warnings.formatwarning that prints PretrainedWeightsWarning as its bare message."""
+    def formatwarning(message, category, filename, lineno, line=None):
+        if issubclass(category, PretrainedWeightsWarning):
+            return f"{message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    formatwarning.skinkit_plain = True
+    return formatwarning
+
+
+# JupyterLab shows a warning with its file path and source line in a pink block that reads like a
+# traceback; this one is meant for students, so it prints as its message alone (still a warning,
+# so `filterwarnings` can silence it or turn it into an error).
+if not getattr(warnings.formatwarning, "skinkit_plain", False):
+    warnings.formatwarning = plain_format_for_weight_warnings(warnings.formatwarning)
+
+
 def classifier_head(arch, num_classes=NUM_CLASSES):
-    """The seed's head: Linear -> Hardswish -> Dropout -> Linear to the 7 classes."""
+    """The project report's head: Linear -> Hardswish -> Dropout -> Linear to the 7 classes."""
     return nn.Sequential(
         nn.Linear(arch.features, arch.hidden),
         nn.Hardswish(),
@@ -87,7 +134,7 @@ def classifier_head(arch, num_classes=NUM_CLASSES):
 
 
 def build_model(name, pretrained="auto", freeze_base=True, num_classes=NUM_CLASSES):
-    """MobileNetV3 `name` with the seed's head; `model.pretrained` tells if ImageNet weights loaded.
+    """MobileNetV3 `name` with the project report's head; `model.pretrained` tells if ImageNet weights loaded.
 
     pretrained: "auto" uses the weights when cached or downloadable and warns loudly otherwise;
     True requires them; False trains from scratch.

@@ -48,11 +48,20 @@ def plot_history(history, title=""):
 
 
 def plot_class_distribution(counts):
-    """Grouped bar chart of images per class (rows) for each split (columns)."""
-    ax = counts.plot.bar(figsize=(9, 3.8), rot=0, logy=True)
-    ax.set(title="Images per class and split (log scale)", xlabel="class", ylabel="images")
+    """Grouped bar chart of images per class (rows) for each split (columns); log scale only if needed."""
+    log = needs_log_scale(counts)
+    ax = counts.plot.bar(figsize=(9, 3.8), rot=0, logy=log)
+    ax.set(title=f"Images per class and split{' (log scale)' if log else ''}", xlabel="class",
+           ylabel="images")
     plt.close(ax.figure)
     return ax.figure
+
+
+def needs_log_scale(counts, max_ratio=20):
+    """True when the largest count is over `max_ratio` times the smallest non-zero one."""
+    # Beyond that span the rare classes' bars would be too short to read on a linear axis.
+    positive = counts.to_numpy()[counts.to_numpy() > 0]
+    return positive.size > 0 and bool(positive.max() > max_ratio * positive.min())
 
 
 def show_image_grid(images, titles, columns):

@@ -1,12 +1,23 @@
-"""Notebook 6's helpers: model cost, F1 from a confusion matrix, a conclusion built from numbers."""
+"""Notebook 6's helpers: model cost, timings with their spread, test scores with intervals, and a
+conclusion that calls weak results weak and differences differences only when the intervals say so."""
+
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from torch import nn
 
 from skinkit.classes import CLASS_CODES
-from skinkit.compare import conclusion, mflops, per_class_f1
+from skinkit import compare
+from skinkit.compare import (FINAL_STAGES, conclusion, cost_table, latency_summary, mflops, per_class_f1,
+                             readable_table, summary_table, trained_epochs, validation_table)
+from skinkit.findings import TEXT_WIDTH
 from skinkit.models import build_model
+from skinkit.runs import write_json
+
+from .helpers import SAMPLE
 
 
 def test_mflops_match_the_mobilenet_v3_papers():
@@ -23,20 +34,147 @@ def test_per_class_f1_from_counts():
     assert f1["nv"] == 1.0
 
 
-def comparison_table(pretrained=True):
+def test_latency_summary_gives_median_and_quartiles():
+    summary = latency_summary([10.0, 11.0, 12.0, 13.0, 50.0])
+    assert summary["cpu_latency_ms"] == 12.0 and summary["timed_runs"] == 5
+    assert summary["cpu_latency_q1_ms"] < 12.0 < summary["cpu_latency_q3_ms"] < 50.0
+
+
+def test_cost_table_times_every_model_the_asked_number_of_times():
+    models = {"a": nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten()), "b": nn.Conv2d(3, 1, 1)}
+    costs = cost_table(models, repeats=4, warmup=1)
+    assert costs.at["a", "parameters_M"] == pytest.approx(56 / 1e6)
+    assert list(costs.index) == ["a", "b"] and (costs["timed_runs"] == 4).all()
+    assert (costs["cpu_latency_q1_ms"] <= costs["cpu_latency_ms"]).all()
+    assert (costs["cpu_latency_ms"] <= costs["cpu_latency_q3_ms"]).all()
+
+
+def comparison_table(pretrained=True, balanced=(0.71, 0.64), latency=((40.0, 38.0, 42.0), (12.0, 11.5, 12.5))):
+    """A summary table as summary_table builds it (models as rows)."""
+    (large_ms, large_q1, large_q3), (small_ms, small_q1, small_q3) = latency
     return pd.DataFrame({
-        "test_balanced_accuracy": [0.71, 0.64], "test_macro_f1": [0.62, 0.55],
-        "MFLOPs": [217.0, 56.0], "parameters_M": [4.21, 1.53], "cpu_latency_ms": [40.0, 12.0],
-        "pretrained": [pretrained, True]}, index=["MobileNetV3-Large", "MobileNetV3-Small"])
+        "val_accuracy": [0.80, 0.75], "val_balanced_accuracy": [0.70, 0.62], "val_macro_f1": [0.60, 0.52],
+        "test_accuracy": [0.82, 0.78], "test_accuracy_low": [0.79, 0.75], "test_accuracy_high": [0.85, 0.81],
+        "test_balanced_accuracy": list(balanced),
+        "test_balanced_accuracy_low": [b - 0.05 for b in balanced],
+        "test_balanced_accuracy_high": [b + 0.05 for b in balanced],
+        "test_macro_f1": [0.62, 0.55], "test_macro_f1_low": [0.57, 0.50], "test_macro_f1_high": [0.67, 0.60],
+        "parameters_M": [4.21, 1.53], "MFLOPs": [217.0, 56.0], "cpu_latency_ms": [large_ms, small_ms],
+        "cpu_latency_q1_ms": [large_q1, small_q1], "cpu_latency_q3_ms": [large_q3, small_q3],
+        "timed_runs": [30, 30], "pretrained": [pretrained, True], "epochs": [18, 21],
+    }, index=["MobileNetV3-Large", "MobileNetV3-Small"])
+
+
+def results(difference=(0.03, 0.11), train_images=3000):
+    return compare.TestResults(scores=None, matrices={}, difference=difference, always_nv_accuracy=0.67,
+                       test_images=1000, train_images=train_images, confidence=0.95)
+
+
+def flat(text):
+    return " ".join(text.split())
 
 
 def test_conclusion_takes_every_number_from_the_table():
-    text = conclusion(comparison_table())
-    assert "MobileNetV3-Large scores higher" in text
-    for number in ("0.710", "0.640", "0.620", "0.550", "217", "56", "3.9x", "4.21M", "1.53M", "12.0 ms", "40.0 ms"):
+    text = flat(conclusion(comparison_table(), results()))
+    assert "MobileNetV3-Large scores higher" in text and "excludes zero" in text
+    for number in ("0.710 [0.660, 0.760]", "0.640 [0.590, 0.690]", "0.620", "0.550", "[+0.030, +0.110]",
+                   "217", "56", "3.9x", "4.21M", "1.53M", "12.0 ms", "40.0 ms", "30 timed runs",
+                   "11.5-12.5 ms", "38.0-42.0 ms", "1000 images", "(0.670)"):
         assert number in text
-    assert "Caution" not in text
+    assert "better than always answering nv" in text and "no better" not in text
+    assert "Caution" not in text and "rough" not in text and "overlap" not in text
 
 
-def test_conclusion_warns_when_a_model_was_not_pretrained():
-    assert "WITHOUT ImageNet weights" in conclusion(comparison_table(pretrained=False))
+def test_a_difference_is_only_called_one_when_its_interval_excludes_zero():
+    text = flat(conclusion(comparison_table(), results(difference=(-0.01, 0.15))))
+    assert "cannot be told apart" in text and "includes zero" in text
+    assert "scores higher" not in text
+    text = flat(conclusion(comparison_table(balanced=(0.60, 0.70)), results(difference=(-0.15, -0.04))))
+    assert "MobileNetV3-Small scores higher" in text
+
+
+def test_a_model_at_chance_is_called_weak_with_its_likely_causes():
+    table = comparison_table(pretrained=False, balanced=(1 / 7, 1 / 7))
+    table["test_accuracy"], table["test_accuracy_low"], table["pretrained"] = 0.67, 0.64, False
+    text = flat(conclusion(table, results(difference=(0.0, 0.0), train_images=35)))
+    assert "MobileNetV3-Large is at chance in balanced accuracy" in text
+    assert "MobileNetV3-Small is at chance" in text
+    assert "Chance, 1/7 = 0.143, is what guessing scores in balanced accuracy, and so does always answering nv" in text
+    assert "no better than always answering nv (0.670)" in text
+    assert text.count("Likely causes: no ImageNet weights") == 1 and "only 35 training images" in text
+    assert "WITHOUT ImageNet weights" in text
+
+
+def test_causes_are_named_per_model_when_they_differ():
+    table = comparison_table(pretrained=False, balanced=(1 / 7, 0.15))
+    text = flat(conclusion(table, results(difference=(-0.05, 0.02))))
+    assert "Likely causes for Large: no ImageNet weights" in text
+    assert "Likely causes for Small: none of the usual" in text
+
+
+def test_a_model_clearly_above_chance_gets_no_causes():
+    text = flat(conclusion(comparison_table(), results()))
+    assert "MobileNetV3-Large is above chance" in text and "Likely causes" not in text
+
+
+def test_a_noisy_latency_is_hedged():
+    noisy = comparison_table(latency=((49.0, 40.0, 1400.0), (16.6, 15.0, 53.0)))
+    text = flat(conclusion(noisy, results()))
+    assert "It took about 16.6 ms vs 49.0 ms" in text and "rough" in text
+    overlapping = comparison_table(latency=((14.0, 13.5, 14.5), (13.0, 12.5, 13.6)))
+    assert "neither is clearly faster" in flat(conclusion(overlapping, results()))
+
+
+def test_conclusion_lines_fit_the_notebook_width():
+    table = comparison_table(pretrained=False, balanced=(1 / 7, 0.20))
+    for line in conclusion(table, results(difference=(-0.1, 0.02), train_images=35)).splitlines():
+        assert len(line) <= TEXT_WIDTH, line
+
+
+def test_readable_table_has_models_as_columns_and_short_cells():
+    frame = readable_table(comparison_table(), results())
+    assert list(frame.columns) == ["MobileNetV3-Large", "MobileNetV3-Small"]
+    assert frame.loc["test balanced accuracy [95% interval]", "MobileNetV3-Large"] == "0.710 [0.660, 0.760]"
+    assert frame.loc["test balanced accuracy vs chance (0.143)", "MobileNetV3-Small"] == "above chance"
+    assert frame.loc["test accuracy vs always nv (0.670)", "MobileNetV3-Small"] == "better"
+    assert frame.loc["CPU ms per image, median [q1, q3]", "MobileNetV3-Small"] == "12.0 [11.5, 12.5]"
+    assert frame.loc["ImageNet weights", "MobileNetV3-Large"] == "yes"
+    assert max(len(cell) for cell in frame.to_numpy().ravel()) <= 24
+    assert max(len(label) for label in frame.index) <= 48
+
+
+def finished_stage(runs_root, stage, epochs, balanced_accuracy, init_from=None):
+    write_json(runs_root / stage / "config.json", {"epochs": epochs, "init_from": init_from, "pretrained": False})
+    write_json(runs_root / stage / "metrics.json", {"accuracy": 0.5, "balanced_accuracy": balanced_accuracy,
+                                                    "macro_f1": 0.1, "best_epoch": 1})
+
+
+def test_validation_table_reads_each_stage_against_chance_and_counts_epochs(tmp_path):
+    finished_stage(tmp_path, "large_frozen", 12, 1 / 7)
+    finished_stage(tmp_path, "large_finetune", 6, 0.45, init_from="large_frozen")
+    table = validation_table(tmp_path, ["large_frozen", "large_finetune"])
+    assert table["vs_chance"].tolist() == ["at chance", "above chance"]
+    assert trained_epochs(tmp_path, "large_finetune") == 18
+
+
+def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_path):
+    torch.manual_seed(0)
+    models = {name: build_model("small", pretrained=False).eval() for name in FINAL_STAGES}
+    test = compare.test_results(models, SAMPLE, 64, torch.device("cpu"), tmp_path)
+    assert (test.test_images, test.train_images) == (35, 35)
+    assert test.always_nv_accuracy == pytest.approx(5 / 35)
+    for score in ("accuracy", "balanced_accuracy", "macro_f1"):
+        assert (test.scores[f"{score}_low"] <= test.scores[score]).all()
+        assert (test.scores[score] <= test.scores[f"{score}_high"]).all()
+    low, high = test.difference
+    assert low <= 0 <= high or low > 0 or high < 0
+    saved = json.loads((tmp_path / "test_metrics.json").read_text())
+    assert saved["balanced_accuracy_difference_interval"] == list(test.difference)
+    assert saved["MobileNetV3-Large"]["balanced_accuracy_low"] == test.scores.at["MobileNetV3-Large",
+                                                                                  "balanced_accuracy_low"]
+    assert (tmp_path / "test_confusion_large_finetune.csv").is_file()
+    for stage in FINAL_STAGES.values():
+        finished_stage(tmp_path, stage, 1, 0.2)
+    costs = pd.DataFrame({"MFLOPs": [217.0, 56.0]}, index=list(FINAL_STAGES))
+    table = summary_table(tmp_path, costs, test)
+    assert "test_balanced_accuracy_high" in table and table["epochs"].tolist() == [1, 1]

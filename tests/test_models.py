@@ -1,6 +1,7 @@
-"""Models: the seed's heads, freezing, and honest handling of missing ImageNet weights."""
+"""Models: the project report's heads, freezing, and honest handling of missing ImageNet weights."""
 
 import urllib.error
+import warnings
 
 import pytest
 import torch
@@ -24,7 +25,7 @@ def offline(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("name, sizes, dropout", [("large", (960, 1280), 0.3), ("small", (576, 1024), 0.2)])
-def test_head_matches_the_seed_report(name, sizes, dropout):
+def test_head_matches_the_project_report(name, sizes, dropout):
     head = build_model(name, pretrained=False).classifier
     assert [type(layer) for layer in head] == [nn.Linear, nn.Hardswish, nn.Dropout, nn.Linear]
     assert (head[0].in_features, head[0].out_features) == sizes
@@ -83,3 +84,40 @@ def test_bad_arguments_are_explained():
         build_model("medium", pretrained=False)
     with pytest.raises(ValueError, match="pretrained must be"):
         build_model("small", pretrained="yes")
+
+
+@pytest.fixture
+def unreachable(monkeypatch, tmp_path):
+    """An empty torch cache and a download that fails the way it does offline."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def no_network(url, dst, *args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
+
+
+def test_offline_warning_reads_as_a_message_not_a_traceback(unreachable, capsys):
+    with pytest.warns(PretrainedWeightsWarning) as caught:
+        build_model("large", pretrained="auto")
+    shown = warnings.formatwarning(caught[0].message, caught[0].category, caught[0].filename,
+                                   caught[0].lineno, caught[0].line)
+    assert shown.startswith("!!!") and "RANDOM INITIALISATION" in shown and '"pretrained": false' in shown
+    assert caught[0].filename not in shown and "build_model" not in shown  # no path, no source line
+    assert all(len(line) <= 80 for line in shown.splitlines() if not line.startswith("    "))
+    printed = capsys.readouterr()
+    assert "Downloading" not in printed.out + printed.err  # nothing was downloaded: no such line
+
+
+def test_other_warnings_keep_their_usual_format():
+    shown = warnings.formatwarning("look here", UserWarning, "somewhere.py", 7)
+    assert shown.startswith("somewhere.py:7: UserWarning: look here")
+
+
+def test_downloading_line_is_shown_when_the_download_works(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    state = tv_models.mobilenet_v3_small().state_dict()
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda url, dst, *a, **k: torch.save(state, dst))
+    assert build_model("small", pretrained=True).pretrained is True
+    printed = capsys.readouterr()
+    assert "Downloading" in printed.out + printed.err

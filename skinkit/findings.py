@@ -1,0 +1,147 @@
+"""Notebook 6's words: the comparison laid out to fit a laptop screen, and a conclusion that hedges.
+
+Every score is read against two reference points (chance, 1/7, and always answering `nv`), a
+difference between the models is called one only when its bootstrap interval excludes zero, and
+a latency is called rough when its timings spread widely.
+"""
+
+import textwrap
+
+import pandas as pd
+
+from .baselines import CHANCE_BALANCED_ACCURACY, MAJORITY_CLASS, is_near_chance, likely_causes
+
+TEXT_WIDTH = 88  # characters per printed line: fits a notebook panel on a laptop screen
+# A latency whose interquartile range exceeds this fraction of its median is called rough.
+NOISY_LATENCY_SPREAD = 0.25
+
+
+def chance_reading(balanced_accuracy, low=None):
+    """'at chance', 'not clearly above chance' (the interval reaches 1/7) or 'above chance'."""
+    if is_near_chance(balanced_accuracy):
+        return "at chance"
+    if low is not None and low <= CHANCE_BALANCED_ACCURACY:
+        return "not clearly above chance"
+    return "above chance"
+
+
+def majority_reading(accuracy, low, always_nv_accuracy):
+    """'no better', 'not clearly better' or 'better': an accuracy against always answering `nv`."""
+    if accuracy <= always_nv_accuracy:
+        return "no better"
+    return "not clearly better" if low <= always_nv_accuracy else "better"
+
+
+def with_interval(row, score):
+    """'0.431 [0.392, 0.470]': a score and the bounds of its interval."""
+    return f"{row[score]:.3f} [{row[score + '_low']:.3f}, {row[score + '_high']:.3f}]"
+
+
+def short_name(name):
+    """'Large' for 'MobileNetV3-Large'."""
+    return name.rsplit("-", 1)[-1]
+
+
+def readable_table(table, test):
+    """The summary with models as columns and short text cells, narrow enough for a laptop screen."""
+    level = f"{test.confidence:.0%} interval"
+    rows = {name: {
+        "validation balanced accuracy": f"{row['val_balanced_accuracy']:.3f}",
+        "validation accuracy": f"{row['val_accuracy']:.3f}",
+        "validation macro-F1": f"{row['val_macro_f1']:.3f}",
+        f"test balanced accuracy [{level}]": with_interval(row, "test_balanced_accuracy"),
+        f"test balanced accuracy vs chance ({CHANCE_BALANCED_ACCURACY:.3f})":
+            chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"]),
+        f"test accuracy [{level}]": with_interval(row, "test_accuracy"),
+        f"test accuracy vs always {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f})":
+            majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy),
+        f"test macro-F1 [{level}]": with_interval(row, "test_macro_f1"),
+        "parameters (millions)": f"{row['parameters_M']:.2f}",
+        "MFLOPs per image": f"{row['MFLOPs']:.0f}",
+        "CPU ms per image, median [q1, q3]":
+            f"{row['cpu_latency_ms']:.1f} [{row['cpu_latency_q1_ms']:.1f}, {row['cpu_latency_q3_ms']:.1f}]",
+        "ImageNet weights": "yes" if row["pretrained"] else "NO (random init)",
+        "epochs trained": str(int(row["epochs"])),
+    } for name, row in table.iterrows()}
+    frame = pd.DataFrame(rows)
+    frame.index.name = f"{test.test_images} test images"
+    return frame
+
+
+def score_sentence(table, test):
+    """The test scores of both models, and whether the interval of their difference excludes zero."""
+    (first, a), (second, b) = table.iterrows()
+    low, high = test.difference
+    scores = (f"balanced accuracy {with_interval(a, 'test_balanced_accuracy')} ({short_name(first)}) vs "
+              f"{with_interval(b, 'test_balanced_accuracy')} ({short_name(second)}), macro-F1 "
+              f"{a['test_macro_f1']:.3f} vs {b['test_macro_f1']:.3f}")
+    interval = (f"the {test.confidence:.0%} interval of the difference in balanced accuracy "
+                f"({short_name(first)} minus {short_name(second)}) is [{low:+.3f}, {high:+.3f}]")
+    opening = f"On the held-out test split ({test.test_images} images)"
+    if low > 0 or high < 0:
+        winner = first if low > 0 else second
+        return f"{opening} {winner} scores higher: {scores}; {interval}, which excludes zero."
+    return (f"{opening} the two models cannot be told apart: {scores}; {interval}, which includes "
+            f"zero: on these test images neither model is shown to be better.")
+
+
+def baseline_sentence(name, row, test):
+    """One model's test scores against chance and against always answering `nv`."""
+    accuracy = majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy)
+    return (f"{name} is {chance_reading(row['test_balanced_accuracy'], row['test_balanced_accuracy_low'])} "
+            f"in balanced accuracy, and its accuracy, {row['test_accuracy']:.3f}, is {accuracy} than always "
+            f"answering {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f}).")
+
+
+def causes_sentence(table, test):
+    """The likely causes of the models that are not clearly above chance, once if they share them."""
+    causes = {short_name(name): likely_causes(bool(row["pretrained"]), test.train_images, int(row["epochs"]))
+              for name, row in table.iterrows()
+              if chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"]) != "above chance"}
+    if not causes:
+        return None
+    reference = (f"Chance, 1/7 = {CHANCE_BALANCED_ACCURACY:.3f}, is what guessing scores in balanced accuracy, "
+                 f"and so does always answering {MAJORITY_CLASS}. ")
+    if not any(causes.values()):
+        return reference + ("The usual causes (no ImageNet weights, a tiny sample, too few epochs) do not "
+                            "apply: look at the learning curves of notebooks 02-05.")
+    if len({tuple(found) for found in causes.values()}) == 1:
+        return reference + "Likely causes: " + "; ".join(next(iter(causes.values()))) + "."
+    return reference + " ".join(f"Likely causes for {name}: {'; '.join(found) or 'none of the usual'}."
+                                for name, found in causes.items())
+
+
+def latency_sentence(fast, slow):
+    """Median latencies with the middle half of the timings; hedged when they are noisy or overlap."""
+    timing = (f"{fast['cpu_latency_ms']:.1f} ms vs {slow['cpu_latency_ms']:.1f} ms per image on this CPU "
+              f"(median of {int(fast['timed_runs'])} timed runs each; middle half of the runs "
+              f"{fast['cpu_latency_q1_ms']:.1f}-{fast['cpu_latency_q3_ms']:.1f} ms vs "
+              f"{slow['cpu_latency_q1_ms']:.1f}-{slow['cpu_latency_q3_ms']:.1f} ms)")
+    spread = max((row["cpu_latency_q3_ms"] - row["cpu_latency_q1_ms"]) / row["cpu_latency_ms"]
+                 for row in (fast, slow))
+    if spread > NOISY_LATENCY_SPREAD:
+        return (f"It took about {timing}, but the timings spread widely (the machine was probably "
+                f"busy): treat these latencies as rough and rerun the cost cell for firmer figures.")
+    if fast["cpu_latency_q3_ms"] >= slow["cpu_latency_q1_ms"]:
+        return f"It took {timing}; the ranges overlap, so on this CPU neither is clearly faster."
+    return f"It took {timing}."
+
+
+def cost_sentence(table):
+    """What the cheaper model saves in computation, parameters and (hedged) CPU time."""
+    (cheap_name, cheap), (_, costly) = table.sort_values("MFLOPs").iterrows()
+    return (f"{short_name(cheap_name)} needs {cheap['MFLOPs']:.0f} vs {costly['MFLOPs']:.0f} MFLOPs "
+            f"({costly['MFLOPs'] / cheap['MFLOPs']:.1f}x fewer) and {cheap['parameters_M']:.2f}M vs "
+            f"{costly['parameters_M']:.2f}M parameters. " + latency_sentence(cheap, costly))
+
+
+def conclusion(table, test):
+    """A short conclusion whose every number comes from the comparison, in paragraphs of TEXT_WIDTH."""
+    paragraphs = [score_sentence(table, test),
+                  " ".join(baseline_sentence(name, row, test) for name, row in table.iterrows()),
+                  causes_sentence(table, test), cost_sentence(table)]
+    if not table["pretrained"].all():
+        paragraphs.append("Caution: at least one model was trained WITHOUT ImageNet weights "
+                          "(pretrained: false), so this is not a transfer-learning result.")
+    return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+                       for paragraph in paragraphs if paragraph)
