@@ -34,12 +34,13 @@ if IN_NOTEBOOK:
                 self.displayed = True
 
         def display(self, *args, check_delay=True, **kwargs):
-            # tqdm asks for a delayed display only once `delay` seconds have passed.
+            """Update the widget; tqdm asks for a delayed bar's first display once `delay` has passed."""
             if check_delay and self.delay > 0:
                 self.show()
             super().display(*args, check_delay=False, **kwargs)
 
         def close(self):
+            """Close the bar and leave its last state as plain text (nothing when `leave` is False)."""
             super().close()
             if self.handle is not None:
                 text = self.format_meter(**self.format_dict) if self.leave else ""
