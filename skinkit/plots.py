@@ -51,7 +51,7 @@ def plot_history(history, title=""):
     score_ax.set(title=f"{title} validation scores".strip(), xlabel="epoch", ylabel="score", ylim=(0, 1))
     score_ax.legend(loc="best", fontsize=8)
     for ax in (loss_ax, score_ax):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     figure.tight_layout()
     plt.close(figure)
     return figure

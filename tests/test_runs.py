@@ -188,3 +188,13 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(a / "history.csv")[columns], pd.read_csv(b / "history.csv")[columns])
     assert read_json(b / "config.json")["select_by"] == "accuracy"
     assert load_checkpoint(b / "best.pt")["select_by"] == "accuracy"
+
+
+def test_learning_curves_of_one_epoch_have_integer_ticks_and_chance_marked():
+    history = pd.DataFrame({"epoch": [1], "train_loss": [1.9], "val_accuracy": [0.67],
+                            "val_balanced_accuracy": [1 / 7]})
+    loss_ax, score_ax = plot_history(history).axes
+    for ax in (loss_ax, score_ax):
+        ticks = [tick for tick in ax.get_xticks() if ax.get_xlim()[0] <= tick <= ax.get_xlim()[1]]
+        assert ticks == [1.0]
+    assert score_ax.get_legend_handles_labels()[1] == ["accuracy", "balanced accuracy", "chance (balanced) 0.143"]
