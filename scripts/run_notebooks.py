@@ -1,5 +1,7 @@
 """Execute the six notebooks headless, in order, keeping executed copies beside the results.
 
+What the cells print (each epoch's line, each stage's summary, warnings) is shown as it happens.
+
     python scripts/run_notebooks.py            # the full kit on the default data (make run)
     python scripts/run_notebooks.py --smoke    # CI-sized run; prints each notebook's wall time
 """
@@ -19,12 +21,24 @@ from skinkit.notebook import default_data_root, default_runs_root
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class EchoingClient(NotebookClient):
+    """A NotebookClient that also prints the cells' stdout and stderr as they arrive."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream":
+            stream = sys.stderr if msg["content"]["name"] == "stderr" else sys.stdout
+            print(msg["content"]["text"], end="", file=stream, flush=True)
+        return super().output(outs, msg, display_id, cell_index)
+
+
 def execute(path, out_dir, timeout):
     """Run one notebook in its own folder; save the executed copy to `out_dir`; return seconds."""
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    # The kernel's own log (e.g. "running over TCP without encryption") is noise here; errors still show.
+    client = EchoingClient(notebook, timeout=timeout, kernel_name="python3",
+                           extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                           resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
     finally:

@@ -10,6 +10,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
 from .classes import CLASS_CODES, LABEL_BY_DIGIT, NUM_CLASSES
+from .progress import progress_bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 # Images beyond this many decoded bytes are decoded again on every access instead of cached,
@@ -84,7 +85,9 @@ class SkinLesionDataset(Dataset):
         self.img_labels = list_labelled_images(self.root)
         self._labels = self.img_labels["label"].tolist()  # per-item pandas lookups cost ~10 us each
         self._cache = []
-        for file in self.img_labels["file"]:
+        files = progress_bar(self.img_labels["file"], desc=f"decoding {self.root.name} images", unit="img",
+                             leave=False, delay=1)  # a bar only when decoding takes a while
+        for file in files:
             image = read_gray(self.root / file)  # decode everything now: bad files fail early
             if cache_bytes >= image.numel():
                 cache_bytes -= image.numel()

@@ -1,5 +1,6 @@
 """Metrics from predictions: the per-class table, summary scores, confusion matrices."""
 
+import numpy as np
 import pandas as pd
 from sklearn import metrics
 
@@ -42,3 +43,11 @@ def metrics_report(y_true, y_pred):
     per_class = {code: {k: (int(v) if k == "support" else float(v)) for k, v in row.items()}
                  for code, row in table.iterrows()}
     return {**summary_metrics(y_true, y_pred), "per_class": per_class}
+
+
+def labels_from_confusion(counts):
+    """(y_true, y_pred) arrays that give the confusion matrix of `counts` (rows = true class)."""
+    cm = counts.to_numpy()
+    true, predicted = np.nonzero(cm)
+    repeats = cm[true, predicted]
+    return np.repeat(true, repeats), np.repeat(predicted, repeats)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from .classes import CLASS_CODES
 from .recipes import RECIPES
 from .stage import require_stage, run_stage
 from .training import pick_device
@@ -85,6 +86,24 @@ def setup(stage=None, smoke=None, data_root=None, runs_root=None, seed=0, image_
     return settings
 
 
+def recipe_rows(settings):
+    """(setting, value) pairs describing the stage this notebook trains, short enough for one line each."""
+    recipe = settings.recipe
+    return [
+        ("stage", f"{recipe.stage} (MobileNetV3-{recipe.model.title()}, base "
+                  f"{'frozen' if recipe.freeze_base else 'trainable'})"),
+        ("starts from", f"best.pt of {recipe.init_from}" if recipe.init_from else "ImageNet weights (when available)"),
+        ("epochs", recipe.epochs),
+        ("learning rate", f"{recipe.lr:g} (Adam), x{recipe.gamma:g} every {recipe.step_size} epochs (StepLR)"),
+        ("class weights", ", ".join(f"{code} {w:g}" for code, w in zip(CLASS_CODES, recipe.class_weights))),
+        ("oversampling", ", ".join(f"{code} x{n:g}" for code, n in zip(CLASS_CODES, recipe.oversampling))),
+        ("batch size", f"{recipe.train_batch_size} (training), {recipe.val_batch_size} (validation)"),
+        ("kept epoch", f"highest validation {recipe.select_by.replace('_', ' ')}"),
+        ("image size", settings.image_size or "weights default (224)"),
+        ("seed, resume", f"{settings.seed}, {settings.resume}"),
+    ]
+
+
 def print_settings(settings, data_source):
     """Print versions, device, data and run folders so every executed notebook records them."""
     print("  ".join(f"{name} {version(name)}" for name in KEY_PACKAGES))
@@ -92,4 +111,5 @@ def print_settings(settings, data_source):
     print(f"data: {settings.data_root}  <- {data_source}")
     print(f"runs: {settings.runs_root}")
     if settings.recipe:
-        print(f"recipe: {settings.recipe}  |  image size: {settings.image_size or 'weights default (224)'}")
+        for name, value in recipe_rows(settings):
+            print(f"  {name:<14} {value}")

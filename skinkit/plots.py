@@ -3,7 +3,9 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
+from .baselines import CHANCE_BALANCED_ACCURACY
 from .classes import CLASS_CODES
 
 
@@ -36,12 +38,20 @@ def compare_confusion_matrices(matrices):
 
 
 def plot_history(history, title=""):
-    """Training loss and validation accuracy per epoch from a history table."""
-    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    """Training loss, and validation accuracy and balanced accuracy (chance marked), per epoch."""
+    figure, (loss_ax, score_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     loss_ax.plot(history["epoch"], history["train_loss"], marker="o")
     loss_ax.set(title=f"{title} training loss".strip(), xlabel="epoch", ylabel="weighted CE loss")
-    acc_ax.plot(history["epoch"], history["val_accuracy"], marker="o", color="tab:green")
-    acc_ax.set(title=f"{title} validation accuracy".strip(), xlabel="epoch", ylabel="accuracy")
+    for column, label, colour in (("val_accuracy", "accuracy", "tab:green"),
+                                  ("val_balanced_accuracy", "balanced accuracy", "tab:purple")):
+        if column in history and history[column].notna().any():  # older runs lack balanced accuracy
+            score_ax.plot(history["epoch"], history[column], marker="o", color=colour, label=label)
+    score_ax.axhline(CHANCE_BALANCED_ACCURACY, color="grey", linestyle="--",
+                     label=f"chance (balanced) {CHANCE_BALANCED_ACCURACY:.3f}")
+    score_ax.set(title=f"{title} validation scores".strip(), xlabel="epoch", ylabel="score", ylim=(0, 1))
+    score_ax.legend(loc="best", fontsize=8)
+    for ax in (loss_ax, score_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     figure.tight_layout()
     plt.close(figure)
     return figure

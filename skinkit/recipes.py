@@ -1,4 +1,4 @@
-"""The four training stages of the seed report, as data."""
+"""The four training stages of the project report, as data."""
 
 from dataclasses import dataclass
 
@@ -7,6 +7,9 @@ from torch import nn
 
 from .classes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN,
                       CLASS_WEIGHTS_SMALL_FINETUNE, CLASS_WEIGHTS_SMALL_TRAIN, OVERSAMPLING_WEIGHTS)
+
+# Validation scores a stage can keep its best epoch by; "accuracy" is the project report's rule.
+SELECTION_RULES = ("balanced_accuracy", "accuracy")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class Recipe:
     val_batch_size: int = 25
     oversampling: tuple = OVERSAMPLING_WEIGHTS
     init_from: str = None  # stage whose best checkpoint this stage starts from
+    select_by: str = "balanced_accuracy"  # validation score that picks the kept epoch (best.pt)
+
+    def __post_init__(self):
+        if self.select_by not in SELECTION_RULES:
+            raise ValueError(f"select_by must be one of {', '.join(map(repr, SELECTION_RULES))}, "
+                             f"not {self.select_by!r}")
 
 
 def loss_and_optimizer(recipe, model, device):

@@ -10,7 +10,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "lr", "seconds"]
+HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",
+                   "seconds"]
+# history.csv column -> TrainingResult list it is written from.
+HISTORY_SERIES = {"train_loss": "loss_list", "val_accuracy": "accuracy_list",
+                  "val_balanced_accuracy": "balanced_accuracy_list", "val_macro_f1": "macro_f1_list",
+                  "lr": "lr_list", "seconds": "seconds_list"}
 
 
 @contextmanager
@@ -71,13 +76,14 @@ def load_checkpoint(path):
 
 def history_frame(result):
     """Per-epoch history of a TrainingResult as the history.csv table."""
-    return pd.DataFrame({
-        "epoch": range(1, len(result.loss_list) + 1),
-        "train_loss": result.loss_list,
-        "val_accuracy": result.accuracy_list,
-        "lr": result.lr_list,
-        "seconds": result.seconds_list,
-    }, columns=HISTORY_COLUMNS)
+    frame = pd.DataFrame({column: getattr(result, series) for column, series in HISTORY_SERIES.items()})
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return frame[HISTORY_COLUMNS]
+
+
+def read_history(path):
+    """history.csv as a table with every current column; those an older kit did not write are empty (NaN)."""
+    return pd.read_csv(path).reindex(columns=HISTORY_COLUMNS)
 
 
 def data_fingerprint(data_root):

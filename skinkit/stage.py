@@ -1,29 +1,34 @@
 """Run one training stage end to end into its run folder, resuming from `last.pt` if interrupted."""
 
 import dataclasses
+import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pandas as pd
 import torch
 import torchvision
 from torch import nn
 
+from .baselines import CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance, likely_causes
 from .classes import CLASS_CODES
-from .data import SkinLesionDataset
-from .evaluation import classification_table, confusion_matrix, metrics_report
+from .data import SkinLesionDataset, list_labelled_images
+from .evaluation import classification_table, confusion_matrix, labels_from_confusion, metrics_report
 from .loaders import stage_loaders
 from .models import build_model, set_base_trainable
 from .plots import plot_confusion_matrices
 from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
-from .runs import (data_fingerprint, history_frame, load_checkpoint, read_json, save_checkpoint,
-                   save_figure, write_csv, write_json)
+from .runs import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_history,
+                   read_json, save_checkpoint, save_figure, write_csv, write_json)
 from .training import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
                        to_device, train_model)
 
 # Config keys that may change between an interrupted run and its resumption.
 NOT_COMPARED_ON_RESUME = {"device", "torch", "torchvision", "created"}
+# Settings older run folders lack, with the value those runs used (they kept the best accuracy).
+OLD_RUN_DEFAULTS = {"select_by": "accuracy"}
 
 
 class MissingPrerequisite(RuntimeError):
@@ -41,11 +46,27 @@ class StageResult:
     metrics: dict
     confusion: object
     table: object
+    train_images: int
 
     @property
     def history(self):
         """Per-epoch history as a DataFrame (as in history.csv)."""
         return history_frame(self.training)
+
+    def summary(self):
+        """The stage's result in words, read against chance (1/7) and the always-`nv` classifier."""
+        balanced, accuracy = self.metrics["balanced_accuracy"], self.metrics["accuracy"]
+        always_nv = always_majority_accuracy(self.confusion.sum(axis=1).tolist())
+        rule = self.config.get("select_by", OLD_RUN_DEFAULTS["select_by"]).replace("_", " ")
+        lines = [f"{self.config['stage']}: kept epoch {self.metrics['best_epoch']} of {len(self.history)} "
+                 f"(highest validation {rule})",
+                 f"  validation balanced accuracy {balanced:.3f} (chance {CHANCE_BALANCED_ACCURACY:.3f}), "
+                 f"accuracy {accuracy:.3f} (always-nv {always_nv:.3f})"]
+        if is_near_chance(balanced):
+            causes = likely_causes(self.config["pretrained"], self.train_images, self.config["epochs"])
+            lines.append("  AT CHANCE LEVEL: this model is no better than guessing"
+                         + "".join(f"\n  - likely cause: {cause}" for cause in causes))
+        return "\n".join(lines)
 
 
 def require_stage(runs_root, stage):
@@ -90,7 +111,8 @@ def stage_config(recipe, data_root, seed, image_size, device, pretrained):
 
 def same_run(config, other):
     """True when two configs describe the same run (devices and versions may differ)."""
-    strip = lambda c: {k: v for k, v in c.items() if k not in NOT_COMPARED_ON_RESUME}  # noqa: E731
+    strip = lambda c: {k: v for k, v in {**OLD_RUN_DEFAULTS, **c}.items()  # noqa: E731
+                       if k not in NOT_COMPARED_ON_RESUME}
     return strip(config) == strip(other)
 
 
@@ -107,7 +129,7 @@ def checkpoint_state(config, result, model, optimizer, scheduler, generator):
         "config": config, "model": cpu_state(model), "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(), "best_epoch": result.best_epoch,
         "best_state": result.best_state, "start_time": result.start_time.isoformat(),
-        "history": {k: getattr(result, k) for k in ("loss_list", "accuracy_list", "lr_list", "seconds_list")},
+        "history": {series: getattr(result, series) for series in HISTORY_SERIES.values()},
         "torch_rng": torch.get_rng_state(), "loader_rng": generator.get_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
@@ -122,7 +144,9 @@ def restore(checkpoint, model, optimizer, scheduler, generator):
     generator.set_state(checkpoint["loader_rng"])
     if checkpoint.get("cuda_rng") and torch.cuda.is_available():  # dropout on the GPU draws from these
         torch.cuda.set_rng_state_all(checkpoint["cuda_rng"])
-    return TrainingResult(**checkpoint["history"], best_epoch=checkpoint["best_epoch"],
+    epochs = len(checkpoint["history"]["loss_list"])
+    history = {series: [math.nan] * epochs for series in HISTORY_SERIES.values()} | checkpoint["history"]
+    return TrainingResult(**history, best_epoch=checkpoint["best_epoch"],
                           best_state=checkpoint["best_state"],
                           start_time=datetime.fromisoformat(checkpoint["start_time"]))
 
@@ -145,11 +169,11 @@ def save_epoch(run_dir, config, result, model, optimizer, scheduler, generator):
     if result.best_epoch == len(result.loss_list) - 1:
         save_checkpoint(run_dir / "best.pt", {
             "state_dict": result.best_state, "architecture": config["model"], "stage": config["stage"],
-            "epoch": result.best_epoch + 1, "class_codes": list(CLASS_CODES)})
+            "epoch": result.best_epoch + 1, "select_by": config["select_by"], "class_codes": list(CLASS_CODES)})
     save_checkpoint(run_dir / "last.pt", checkpoint_state(config, result, model, optimizer, scheduler, generator))
 
 
-def finish_stage(run_dir, config, result, val_loader, device):
+def finish_stage(run_dir, config, result, val_loader, device, train_images):
     """Evaluate the best model on validation and write metrics and confusion-matrix artifacts."""
     y_true, y_pred = predict_labels(result.model, val_loader, device)
     metrics = {**metrics_report(y_true, y_pred), "best_epoch": result.best_epoch + 1}
@@ -158,7 +182,32 @@ def finish_stage(run_dir, config, result, val_loader, device):
     write_csv(run_dir / "confusion_matrix.csv", confusion, index_label="true")
     save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, title=config["stage"]))
     return StageResult(run_dir, config, result.model, result, metrics, confusion,
-                       classification_table(y_true, y_pred))
+                       classification_table(y_true, y_pred), train_images)
+
+
+def finished_run(run_dir, recipe, data_root, seed, image_size, pretrained):
+    """The config.json of a finished run of these settings in `run_dir`, or None."""
+    if not all((run_dir / name).is_file() for name in ("config.json", "metrics.json", "best.pt", "history.csv")):
+        return None
+    saved = read_json(run_dir / "config.json")
+    # "auto" accepts whichever weights the finished run had; they are named in its summary.
+    wanted = stage_config(recipe, data_root, seed, image_size, saved.get("device"),
+                          saved.get("pretrained") if pretrained == "auto" else pretrained)
+    return saved if same_run(saved, wanted) else None
+
+
+def load_finished(run_dir, config):
+    """A StageResult read from a finished run folder; no file in it is written."""
+    model, _ = load_stage_model(run_dir.parent, run_dir.name)
+    history = read_history(run_dir / "history.csv")
+    metrics = read_json(run_dir / "metrics.json")
+    training = TrainingResult(**{series: history[column].tolist() for column, series in HISTORY_SERIES.items()},
+                              best_epoch=metrics["best_epoch"] - 1, model=model)
+    confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col="true")
+    confusion.columns.name = "predicted"
+    train_images = len(list_labelled_images(Path(config["data_root"]) / "train"))
+    return StageResult(run_dir, config, model, training, metrics, confusion,
+                       classification_table(*labels_from_confusion(confusion)), train_images)
 
 
 def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained="auto", resume=True,
@@ -166,6 +215,11 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
     """Train `recipe` on `data_root` into `runs_root/<stage>/`; continue from last.pt when `resume`."""
     device = torch.device(device) if device else pick_device()
     run_dir = Path(runs_root) / recipe.stage
+    finished = resume and finished_run(run_dir, recipe, data_root, seed, image_size, pretrained)
+    if finished:
+        print(f"{recipe.stage} already finished — loaded from {run_dir} (to retrain: set RESUME = False, "
+              f"pass --no-resume, or delete the folder)")
+        return load_finished(run_dir, finished)
     seed_everything(seed)
     train_set = SkinLesionDataset(Path(data_root) / "train")
     val_set = SkinLesionDataset(Path(data_root) / "val")
@@ -182,6 +236,6 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
     write_json(run_dir / "config.json", config)
     result = train_model(
         model, train_loader, val_loader, criterion, optimizer, scheduler, recipe.epochs, device,
-        result=result, keep_models=False,
+        result=result, keep_models=False, select_by=recipe.select_by, name=recipe.stage,
         on_epoch_end=lambda r: save_epoch(run_dir, config, r, model, optimizer, scheduler, generator))
-    return finish_stage(run_dir, config, result, val_loader, device)
+    return finish_stage(run_dir, config, result, val_loader, device, len(train_set))

@@ -8,9 +8,9 @@ from datetime import datetime
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
-
 from .allocator import keep_freed_memory
+from .evaluation import summary_metrics
+from .progress import progress_bar, write_line
 
 
 def seed_everything(seed):
@@ -64,6 +64,8 @@ class TrainingResult:
     loss_list: list = field(default_factory=list)
     lr_list: list = field(default_factory=list)
     seconds_list: list = field(default_factory=list)
+    balanced_accuracy_list: list = field(default_factory=list)
+    macro_f1_list: list = field(default_factory=list)
     best_epoch: int = -1
     best_state: dict = None
     models_list: list = field(default_factory=list)
@@ -71,12 +73,22 @@ class TrainingResult:
     end_time: datetime = None
     model: torch.nn.Module = None
 
-    def is_better(self, accuracy, loss):
-        """The seed's rule: higher validation accuracy, a tie going to the lower training loss."""
-        if self.best_epoch < 0:
-            return True
-        best_accuracy, best_loss = self.accuracy_list[self.best_epoch], self.loss_list[self.best_epoch]
-        return accuracy > best_accuracy or (accuracy == best_accuracy and loss < best_loss)
+    def kept_epoch(self, select_by):
+        """The epoch (0-based) that `select_by` keeps among those trained so far (see `kept_epoch`)."""
+        return kept_epoch(getattr(self, f"{select_by}_list"), self.loss_list)
+
+    def record(self, loss, scores, lr, seconds):
+        """Append one epoch's training loss, validation scores, learning rate and duration."""
+        for series, value in ((self.loss_list, loss), (self.accuracy_list, scores["accuracy"]),
+                              (self.balanced_accuracy_list, scores["balanced_accuracy"]),
+                              (self.macro_f1_list, scores["macro_f1"]), (self.lr_list, lr),
+                              (self.seconds_list, seconds)):
+            series.append(value)
+
+
+def kept_epoch(scores, losses):
+    """Index of the epoch to keep: the highest validation score, a tie going to the lower training loss."""
+    return max(range(len(scores)), key=lambda epoch: (scores[epoch], -losses[epoch], -epoch))
 
 
 def cpu_state(model):
@@ -89,7 +101,7 @@ def train_one_epoch(model, loader, criterion, optimizer, device, description="tr
     prepare_device(device)
     model.train()
     total_loss, seen = 0.0, 0
-    for images, labels in tqdm(loader, desc=description, leave=False, disable=not progress):
+    for images, labels in progress_bar(loader, desc=description, leave=False, disable=not progress):
         images, labels = batch_to_device(images, labels, device)
         with autocast(device):
             loss = criterion(model(images), labels)
@@ -115,10 +127,15 @@ def predict_labels(model, loader, device):
     return torch.cat(true).numpy(), torch.cat(predicted).numpy()
 
 
-def accuracy(model, loader, device):
-    """Fraction of correctly classified samples in `loader`."""
-    true, predicted = predict_labels(model, loader, device)
-    return float((true == predicted).mean())
+def validation_scores(model, loader, device):
+    """Accuracy, balanced accuracy and macro-F1 from one pass over `loader`."""
+    return summary_metrics(*predict_labels(model, loader, device))
+
+
+def epoch_line(name, epoch, n_epochs, loss, scores, lr, seconds):
+    """One plain-text line per epoch: it stays in a saved notebook when the progress bars are gone."""
+    return (f"{name} epoch {epoch}/{n_epochs}: train loss {loss:.4f}, val accuracy {scores['accuracy']:.3f}, "
+            f"balanced {scores['balanced_accuracy']:.3f}, lr {lr:.3g}, {seconds:.0f} s")
 
 
 def step_scheduler(scheduler, val_accuracy):
@@ -130,31 +147,32 @@ def step_scheduler(scheduler, val_accuracy):
 
 
 def train_model(model, train_loader, validation_loader, criterion, optimizer, scheduler=None,
-                n_epochs=10, device=None, result=None, on_epoch_end=None, keep_models=True):
-    """Train for `n_epochs`, validating each epoch; returns a TrainingResult with the best model loaded.
+                n_epochs=10, device=None, result=None, on_epoch_end=None, keep_models=True,
+                select_by="balanced_accuracy", name="train"):
+    """Train for `n_epochs`, validating each epoch; returns a TrainingResult with the kept model loaded.
 
-    `result` continues an interrupted run (epochs already in it are skipped); `on_epoch_end(result)`
-    is called after every epoch, e.g. to write a checkpoint.
+    The kept epoch has the highest validation `select_by` score ("balanced_accuracy" or
+    "accuracy"), a tie going to the lower training loss. `result` continues an interrupted run
+    (epochs already in it are skipped); `on_epoch_end(result)` is called after every epoch, e.g.
+    to write a checkpoint. `name` labels the progress bar and the printed line of each epoch.
     """
     device = device or pick_device()
     model = to_device(model, device)
     result = result or TrainingResult(start_time=datetime.now())
-    epochs = tqdm(range(len(result.loss_list), n_epochs), desc="epochs", initial=len(result.loss_list),
-                  total=n_epochs)
+    done = len(result.loss_list)
+    epochs = progress_bar(range(done, n_epochs), desc=f"{name} epochs", initial=done, total=n_epochs)
     for epoch in epochs:
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
         loss = train_one_epoch(model, train_loader, criterion, optimizer, device, f"epoch {epoch + 1}")
-        val_accuracy = accuracy(model, validation_loader, device)
-        step_scheduler(scheduler, val_accuracy)
-        if result.is_better(val_accuracy, loss):
+        scores = validation_scores(model, validation_loader, device)
+        step_scheduler(scheduler, scores["accuracy"])
+        result.record(loss, scores, lr, time.perf_counter() - started)
+        if result.kept_epoch(select_by) == epoch:
             result.best_epoch, result.best_state = epoch, cpu_state(model)
-        for series, value in ((result.loss_list, loss), (result.accuracy_list, val_accuracy),
-                              (result.lr_list, lr), (result.seconds_list, time.perf_counter() - started)):
-            series.append(value)
         if keep_models:
             result.models_list.append(cpu_state(model))
-        epochs.set_postfix(loss=f"{loss:.4f}", val_acc=f"{val_accuracy:.3f}")
+        write_line(epoch_line(name, epoch + 1, n_epochs, loss, scores, lr, result.seconds_list[-1]))
         if on_epoch_end:
             on_epoch_end(result)
     result.end_time = datetime.now()

@@ -48,3 +48,12 @@ def test_out_of_order_stops_naming_the_notebook_to_run_first(tmp_path, stage, no
 def test_comparison_needs_all_four_stages(tmp_path):
     with pytest.raises(MissingPrerequisite, match="02_large_training.ipynb"):
         setup(runs_root=tmp_path, requires=["large_frozen", "small_frozen"])
+
+
+def test_settings_print_as_a_short_table(tmp_path, capsys):
+    setup("small_frozen", runs_root=tmp_path, select_by="accuracy")
+    lines = capsys.readouterr().out.splitlines()
+    assert "  kept epoch     highest validation accuracy" in lines
+    assert any(line.startswith("  class weights  akiec 3, bcc 3") for line in lines)
+    table = [line for line in lines if line.startswith("  ")]
+    assert len(table) == 10 and all(len(line) < 90 for line in table), "a settings line would wrap"

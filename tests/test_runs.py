@@ -1,8 +1,9 @@
-"""Run folders: complete artifacts, same seed -> same matrix, kill-and-resume, safe loading."""
+"""Run folders: complete artifacts, same seed -> same matrix, kill-and-resume, reruns, old folders, safe loading."""
 
 import argparse
 import dataclasses
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,9 +15,10 @@ import torch
 
 from skinkit import grading
 from skinkit.classes import CLASS_CODES
+from skinkit.plots import plot_history
 from skinkit.recipes import RECIPES
-from skinkit.runs import atomic_path, load_checkpoint, write_json
-from skinkit.stage import run_stage
+from skinkit.runs import HISTORY_COLUMNS, atomic_path, load_checkpoint, read_json, write_json
+from skinkit.stage import StageResult, run_stage, same_run
 
 from .helpers import ROOT, SAMPLE
 
@@ -24,8 +26,8 @@ TRAIN_ARGS = ["--stage", "small_frozen", "--data", str(SAMPLE), "--image-size", 
               "--pretrained", "false", "--num-workers", "1"]
 
 
-def small_run(runs, epochs=2, **kwargs):
-    recipe = dataclasses.replace(RECIPES["small_frozen"], epochs=epochs)
+def small_run(runs, epochs=2, select_by="balanced_accuracy", **kwargs):
+    recipe = dataclasses.replace(RECIPES["small_frozen"], epochs=epochs, select_by=select_by)
     return run_stage(recipe, SAMPLE, runs, image_size=64, pretrained=False, device="cpu", **kwargs)
 
 
@@ -43,9 +45,11 @@ def test_run_folder_holds_every_artifact(two_runs):
         assert (run_dir / name).is_file(), name
     config = json.loads((run_dir / "config.json").read_text())
     assert config["pretrained"] is False and config["seed"] == 0 and config["lr"] == 1e-3
+    assert config["select_by"] == "balanced_accuracy"
     assert len(config["data_fingerprint"]) == 64 and config["torch"] == str(torch.__version__)
     history = pd.read_csv(run_dir / "history.csv")
-    assert list(history.columns) == ["epoch", "train_loss", "val_accuracy", "lr", "seconds"]
+    assert list(history.columns) == ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy",
+                                     "val_macro_f1", "lr", "seconds"]
     assert list(history["epoch"]) == [1, 2]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {"accuracy", "balanced_accuracy", "macro_f1", "per_class"} <= set(metrics)
@@ -67,6 +71,58 @@ def test_same_seed_gives_identical_results_and_passes_grading(two_runs, capsys):
 def test_checkpoints_load_with_weights_only(two_runs):
     best = load_checkpoint(two_runs[0].run_dir / "best.pt")
     assert best["architecture"] == "small" and best["class_codes"] == list(CLASS_CODES)
+    assert best["select_by"] == "balanced_accuracy" and best["epoch"] == two_runs[0].metrics["best_epoch"]
+
+
+def file_states(run_dir):
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run_dir.iterdir())}
+
+
+def test_a_rerun_of_a_finished_stage_loads_it_and_touches_no_file(two_runs, capsys):
+    run_dir = two_runs[0].run_dir
+    before = file_states(run_dir)
+    again = small_run(run_dir.parent)
+    assert "small_frozen already finished — loaded from" in capsys.readouterr().out
+    assert file_states(run_dir) == before
+    assert again.metrics == two_runs[0].metrics and again.confusion.equals(two_runs[0].confusion)
+    pd.testing.assert_frame_equal(again.history, two_runs[0].history)
+    pd.testing.assert_frame_equal(again.table, two_runs[0].table)
+    assert again.summary() == two_runs[0].summary()
+
+
+def test_an_old_run_folder_loads_under_the_reports_rule(two_runs, tmp_path):
+    """Folders written before select_by: no select_by in config.json, no balanced accuracy per epoch."""
+    old = tmp_path / "small_frozen"
+    shutil.copytree(two_runs[0].run_dir, old)
+    config = read_json(old / "config.json")
+    del config["select_by"]
+    write_json(old / "config.json", config)
+    pd.read_csv(old / "history.csv")[["epoch", "train_loss", "val_accuracy", "lr", "seconds"]].to_csv(
+        old / "history.csv", index=False)
+    assert same_run(config, {**config, "select_by": "accuracy"})
+    assert not same_run(config, {**config, "select_by": "balanced_accuracy"})
+    before = file_states(old)
+    loaded = small_run(tmp_path, select_by="accuracy")
+    assert file_states(old) == before
+    assert list(loaded.history.columns) == HISTORY_COLUMNS and loaded.history["val_balanced_accuracy"].isna().all()
+    assert "highest validation accuracy" in loaded.summary()
+    assert plot_history(loaded.history).axes[1].get_legend_handles_labels()[1][0] == "accuracy"
+
+
+def crafted_result(balanced_accuracy, pretrained=False):
+    confusion = pd.DataFrame(0, index=list(CLASS_CODES), columns=list(CLASS_CODES))
+    confusion["nv"] = [55, 55, 55, 55, 55, 670, 55]  # every image called nv
+    config = {"stage": "small_frozen", "select_by": "balanced_accuracy", "pretrained": pretrained, "epochs": 1}
+    metrics = {"balanced_accuracy": balanced_accuracy, "accuracy": 0.67, "best_epoch": 1}
+    return StageResult(None, config, None, None, metrics, confusion, None, train_images=35)
+
+
+def test_summary_reads_a_score_against_chance_and_always_nv(monkeypatch):
+    monkeypatch.setattr(StageResult, "history", pd.DataFrame({"epoch": [1]}))
+    at_chance = crafted_result(1 / 7).summary()
+    assert "chance 0.143" in at_chance and "always-nv 0.670" in at_chance
+    assert "AT CHANCE LEVEL" in at_chance and "no ImageNet weights" in at_chance and "35 training images" in at_chance
+    assert "AT CHANCE" not in crafted_result(0.45, pretrained=True).summary()
 
 
 def test_a_pickled_object_is_refused(tmp_path):
@@ -97,7 +153,8 @@ def test_changed_settings_start_over_and_keep_the_old_run(tmp_path):
 
 
 def train_command(runs, epochs):
-    return [sys.executable, "-m", "skinkit", "train", *TRAIN_ARGS, "--runs", str(runs), "--epochs", str(epochs)]
+    return [sys.executable, "-m", "skinkit", "train", *TRAIN_ARGS, "--runs", str(runs), "--epochs", str(epochs),
+            "--select-by", "accuracy"]
 
 
 def epochs_done(run_dir):
@@ -127,5 +184,17 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     a, b = straight / "small_frozen", resumed / "small_frozen"
     assert (a / "confusion_matrix.csv").read_bytes() == (b / "confusion_matrix.csv").read_bytes()
     assert json.loads((a / "metrics.json").read_text()) == json.loads((b / "metrics.json").read_text())
-    columns = ["epoch", "train_loss", "val_accuracy", "lr"]
+    columns = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr"]
     pd.testing.assert_frame_equal(pd.read_csv(a / "history.csv")[columns], pd.read_csv(b / "history.csv")[columns])
+    assert read_json(b / "config.json")["select_by"] == "accuracy"
+    assert load_checkpoint(b / "best.pt")["select_by"] == "accuracy"
+
+
+def test_learning_curves_of_one_epoch_have_integer_ticks_and_chance_marked():
+    history = pd.DataFrame({"epoch": [1], "train_loss": [1.9], "val_accuracy": [0.67],
+                            "val_balanced_accuracy": [1 / 7]})
+    loss_ax, score_ax = plot_history(history).axes
+    for ax in (loss_ax, score_ax):
+        ticks = [tick for tick in ax.get_xticks() if ax.get_xlim()[0] <= tick <= ax.get_xlim()[1]]
+        assert ticks == [1.0]
+    assert score_ax.get_legend_handles_labels()[1] == ["accuracy", "balanced accuracy", "chance (balanced) 0.143"]

@@ -1,0 +1,58 @@
+"""Progress bars that stay readable: live tqdm bars while running, plain text once saved.
+
+JupyterLab does not save widget state, so a finished notebook bar would reopen as "Error
+displaying widget". In a notebook, each bar is shown through an IPython display handle and,
+when it closes, the handle is updated to a plain-text line (or to nothing, for bars that do not
+`leave` a trace); nbclient applies the same update, so executed copies hold text, not widgets.
+"""
+
+from tqdm.auto import tqdm as auto_tqdm
+
+try:
+    from IPython.display import display
+    from tqdm.notebook import tqdm as notebook_tqdm
+except ImportError:  # no Jupyter installed: console bars only
+    notebook_tqdm = None
+
+IN_NOTEBOOK = notebook_tqdm is not None and issubclass(auto_tqdm, notebook_tqdm)
+
+
+if IN_NOTEBOOK:
+    class NotebookBar(notebook_tqdm):
+        """tqdm's notebook widget, displayed through a handle and replaced by text when closed."""
+
+        def __init__(self, *args, **kwargs):
+            self.handle = None
+            super().__init__(*args, display=False, **kwargs)
+            if self.delay <= 0:
+                self.show()
+
+        def show(self):
+            """Display the widget once, through a display handle that can be updated later."""
+            if self.handle is None and not self.disable:
+                self.handle = display(self.container, display_id=True)
+                self.displayed = True
+
+        def display(self, *args, check_delay=True, **kwargs):
+            """Update the widget; tqdm asks for a delayed bar's first display once `delay` has passed."""
+            if check_delay and self.delay > 0:
+                self.show()
+            super().display(*args, check_delay=False, **kwargs)
+
+        def close(self):
+            """Close the bar and leave its last state as plain text (nothing when `leave` is False)."""
+            super().close()
+            if self.handle is not None:
+                text = self.format_meter(**self.format_dict) if self.leave else ""
+                self.handle.update({"text/plain": text}, raw=True)
+                self.handle = None
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm bar: a widget in notebooks (plain text once finished), text in a terminal."""
+    return (NotebookBar if IN_NOTEBOOK else auto_tqdm)(iterable, **kwargs)
+
+
+def write_line(text):
+    """Print one line without breaking the progress bars that are running."""
+    auto_tqdm.write(text)

@@ -1,0 +1,39 @@
+"""Progress bars: live widgets in a notebook that leave plain text, not widgets, in the saved file."""
+
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from skinkit.progress import IN_NOTEBOOK, progress_bar
+
+from .helpers import ROOT
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+BARS = """import time
+from skinkit.progress import progress_bar
+for _ in progress_bar(range(3), desc="kept"):
+    pass
+for _ in progress_bar(range(3), desc="gone", leave=False):
+    pass
+for _ in progress_bar(range(3), desc="quick", delay=30):  # over before its delay: never shown
+    pass
+for _ in progress_bar(range(3), desc="slow", delay=0.1, mininterval=0):
+    time.sleep(0.1)
+print("done")"""
+
+
+def test_a_terminal_gets_text_bars():
+    assert not IN_NOTEBOOK
+    assert list(progress_bar(range(3), disable=True)) == [0, 1, 2]
+
+
+def test_finished_notebook_bars_are_saved_as_text():
+    notebook = new_notebook(cells=[new_code_cell(BARS)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    outputs = notebook.cells[0].outputs
+    assert not [out for out in outputs if WIDGET_VIEW in out.get("data", {})], "a widget view was saved"
+    kept, gone, slow, printed = outputs
+    assert kept.data["text/plain"].startswith("kept: 100%") and "3/3" in kept.data["text/plain"]
+    assert gone.data["text/plain"] == ""
+    assert slow.data["text/plain"].startswith("slow: 100%")
+    assert printed.text == "done\n"
