@@ -5,6 +5,7 @@ import dataclasses
 import sys
 
 from . import bench, grading
+from .precision import PRECISIONS
 from .prepare import PRESETS, PrepareError, prepare
 from .recipes import RECIPES
 from .stage import run_stage
@@ -30,7 +31,7 @@ def train_command(args):
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
     result = run_stage(recipe, args.data, args.runs, seed=args.seed, image_size=args.image_size,
                        pretrained=args.pretrained, resume=not args.no_resume, device=args.device,
-                       num_workers=args.num_workers)
+                       num_workers=args.num_workers, precision=args.precision)
     print(f"{args.stage}: balanced accuracy {result.metrics['balanced_accuracy']:.3f} -> {result.run_dir}")
     return 0
 
@@ -51,6 +52,8 @@ def add_train_arguments(parser):
     parser.add_argument("--pretrained", type=pretrained_choice, default="auto", help="auto|true|false")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--num-workers", type=int, help="DataLoader workers (default: per device)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="number format (default auto: fp16 on pre-Ampere GPUs, else fp32 with TF32)")
     parser.add_argument("--no-resume", action="store_true", help="start over (the old run is kept aside)")
 
 
