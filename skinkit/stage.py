@@ -108,8 +108,9 @@ def checkpoint_state(config, result, model, optimizer, scheduler, generator, sca
     """Everything needed to continue training after the last finished epoch (last.pt)."""
     return {
         "config": config, "model": cpu_state(model), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(), "grad_scaler": scaler.state_dict(),
-        "best_epoch": result.best_epoch, "best_state": result.best_state, "start_time": result.start_time.isoformat(),
+        "grad_scaler": scaler.state_dict(),  # empty unless fp16
+        "scheduler": scheduler.state_dict(), "best_epoch": result.best_epoch,
+        "best_state": result.best_state, "start_time": result.start_time.isoformat(),
         "history": {k: getattr(result, k) for k in ("loss_list", "accuracy_list", "lr_list", "seconds_list")},
         "torch_rng": torch.get_rng_state(), "loader_rng": generator.get_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -121,7 +122,7 @@ def restore(checkpoint, model, optimizer, scheduler, generator, scaler):
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
-    if scaler.is_enabled() and checkpoint.get("grad_scaler"):  # empty unless the run was in fp16
+    if scaler.is_enabled() and checkpoint.get("grad_scaler"):
         scaler.load_state_dict(checkpoint["grad_scaler"])
     torch.set_rng_state(checkpoint["torch_rng"])
     generator.set_state(checkpoint["loader_rng"])

@@ -44,6 +44,7 @@ def test_run_folder_holds_every_artifact(two_runs):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["pretrained"] is False and config["seed"] == 0 and config["lr"] == 1e-3
     assert len(config["data_fingerprint"]) == 64 and config["torch"] == str(torch.__version__)
+    assert config["precision"] == "fp32"  # on the CPU (see test_precision for the other devices)
     history = pd.read_csv(run_dir / "history.csv")
     assert list(history.columns) == ["epoch", "train_loss", "val_accuracy", "lr", "seconds"]
     assert list(history["epoch"]) == [1, 2]
