@@ -6,6 +6,7 @@ import sys
 
 from . import bench, grading
 from .download import BASE_URL, DEFAULT_OUT, DownloadError, download
+from .precision import PRECISIONS
 from .prepare import PRESETS, PrepareError, prepare
 from .recipes import RECIPES, SELECTION_RULES
 from .stage import run_stage
@@ -45,7 +46,7 @@ def train_command(args):
         recipe = dataclasses.replace(recipe, select_by=args.select_by)
     result = run_stage(recipe, args.data, args.runs, seed=args.seed, image_size=args.image_size,
                        pretrained=args.pretrained, resume=not args.no_resume, device=args.device,
-                       num_workers=args.num_workers)
+                       num_workers=args.num_workers, precision=args.precision)
     print(result.summary())
     print(f"run folder: {result.run_dir}")
     return 0
@@ -70,6 +71,8 @@ def add_train_arguments(parser):
     parser.add_argument("--pretrained", type=pretrained_choice, default="auto", help="auto|true|false")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--num-workers", type=int, help="DataLoader workers (default: per device)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="number format (default auto: fp16 on V100/T4-class GPUs, else fp32; see README)")
     parser.add_argument("--no-resume", action="store_true", help="start over (the old run is kept aside)")
 
 

@@ -19,14 +19,16 @@ from .evaluation import classification_table, confusion_matrix, labels_from_conf
 from .loaders import stage_loaders
 from .models import build_model, set_base_trainable
 from .plots import plot_confusion_matrices
+from .precision import precision_for
 from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
 from .runs import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_history,
                    read_json, save_checkpoint, save_figure, write_csv, write_json)
 from .training import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
                        to_device, train_model)
 
-# Config keys that may change between an interrupted run and its resumption.
-NOT_COMPARED_ON_RESUME = {"device", "torch", "torchvision", "created"}
+# Config keys that may change between an interrupted run and its resumption. The precision follows
+# the hardware like the device (and run folders from before it was recorded still resume).
+NOT_COMPARED_ON_RESUME = {"device", "precision", "torch", "torchvision", "created"}
 # Settings older run folders lack, with the value those runs used (they kept the best accuracy).
 OLD_RUN_DEFAULTS = {"select_by": "accuracy"}
 
@@ -98,13 +100,14 @@ def stage_model(recipe, runs_root, pretrained):
     return set_base_trainable(model, not recipe.freeze_base)
 
 
-def stage_config(recipe, data_root, seed, image_size, device, pretrained):
+def stage_config(recipe, data_root, seed, image_size, device, pretrained, precision="fp32"):
     """Everything that defines a run, as plain JSON data (config.json)."""
     return {
         **{k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(recipe).items()},
         "seed": seed, "image_size": image_size, "pretrained": bool(pretrained),
         "data_root": str(Path(data_root).resolve()), "data_fingerprint": data_fingerprint(data_root),
-        "device": str(device), "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
+        "device": str(device), "precision": precision,
+        "torch": str(torch.__version__), "torchvision": str(torchvision.__version__),
         "created": datetime.now().isoformat(timespec="seconds"),
     }
 
@@ -123,10 +126,11 @@ def archive(run_dir):
     warnings.warn(f"{run_dir} held a run with other settings; it was moved to {target}.", stacklevel=3)
 
 
-def checkpoint_state(config, result, model, optimizer, scheduler, generator):
+def checkpoint_state(config, result, model, optimizer, scheduler, generator, scaler):
     """Everything needed to continue training after the last finished epoch (last.pt)."""
     return {
         "config": config, "model": cpu_state(model), "optimizer": optimizer.state_dict(),
+        "grad_scaler": scaler.state_dict(),  # empty unless fp16
         "scheduler": scheduler.state_dict(), "best_epoch": result.best_epoch,
         "best_state": result.best_state, "start_time": result.start_time.isoformat(),
         "history": {series: getattr(result, series) for series in HISTORY_SERIES.values()},
@@ -135,11 +139,13 @@ def checkpoint_state(config, result, model, optimizer, scheduler, generator):
     }
 
 
-def restore(checkpoint, model, optimizer, scheduler, generator):
+def restore(checkpoint, model, optimizer, scheduler, generator, scaler):
     """Load last.pt's state into the training objects; returns the TrainingResult so far."""
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
+    if scaler.is_enabled() and checkpoint.get("grad_scaler"):
+        scaler.load_state_dict(checkpoint["grad_scaler"])
     torch.set_rng_state(checkpoint["torch_rng"])
     generator.set_state(checkpoint["loader_rng"])
     if checkpoint.get("cuda_rng") and torch.cuda.is_available():  # dropout on the GPU draws from these
@@ -163,19 +169,20 @@ def previous_run(run_dir, config, resume):
     return None
 
 
-def save_epoch(run_dir, config, result, model, optimizer, scheduler, generator):
+def save_epoch(run_dir, config, result, model, optimizer, scheduler, generator, scaler):
     """After each epoch: history.csv, last.pt and (when it improved) best.pt, all atomic."""
     write_csv(run_dir / "history.csv", history_frame(result), index=False)
     if result.best_epoch == len(result.loss_list) - 1:
         save_checkpoint(run_dir / "best.pt", {
             "state_dict": result.best_state, "architecture": config["model"], "stage": config["stage"],
             "epoch": result.best_epoch + 1, "select_by": config["select_by"], "class_codes": list(CLASS_CODES)})
-    save_checkpoint(run_dir / "last.pt", checkpoint_state(config, result, model, optimizer, scheduler, generator))
+    save_checkpoint(run_dir / "last.pt",
+                    checkpoint_state(config, result, model, optimizer, scheduler, generator, scaler))
 
 
-def finish_stage(run_dir, config, result, val_loader, device, train_images):
+def finish_stage(run_dir, config, result, val_loader, device, train_images, precision=None):
     """Evaluate the best model on validation and write metrics and confusion-matrix artifacts."""
-    y_true, y_pred = predict_labels(result.model, val_loader, device)
+    y_true, y_pred = predict_labels(result.model, val_loader, device, precision)
     metrics = {**metrics_report(y_true, y_pred), "best_epoch": result.best_epoch + 1}
     confusion = confusion_matrix(y_true, y_pred)
     write_json(run_dir / "metrics.json", metrics)
@@ -211,9 +218,13 @@ def load_finished(run_dir, config):
 
 
 def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained="auto", resume=True,
-              device=None, num_workers=None):
-    """Train `recipe` on `data_root` into `runs_root/<stage>/`; continue from last.pt when `resume`."""
+              device=None, num_workers=None, precision="auto"):
+    """Train `recipe` on `data_root` into `runs_root/<stage>/`; continue from last.pt when `resume`.
+
+    `precision`: auto (chosen from the hardware, see `skinkit.precision`), fp32, bf16 or fp16.
+    """
     device = torch.device(device) if device else pick_device()
+    precision = precision_for(device, precision)
     run_dir = Path(runs_root) / recipe.stage
     finished = resume and finished_run(run_dir, recipe, data_root, seed, image_size, pretrained)
     if finished:
@@ -224,7 +235,7 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
     train_set = SkinLesionDataset(Path(data_root) / "train")
     val_set = SkinLesionDataset(Path(data_root) / "val")
     model = to_device(stage_model(recipe, runs_root, pretrained), device)
-    config = stage_config(recipe, data_root, seed, image_size, device, model.pretrained)
+    config = stage_config(recipe, data_root, seed, image_size, device, model.pretrained, precision.name)
     generator = torch.Generator().manual_seed(seed)
     train_loader, val_loader = stage_loaders(
         train_set, val_set, recipe.model, image_size, device, recipe.train_batch_size,
@@ -232,10 +243,11 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
     criterion, optimizer = loss_and_optimizer(recipe, model, device)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, recipe.step_size, recipe.gamma)
     checkpoint = previous_run(run_dir, config, resume)
-    result = checkpoint and restore(checkpoint, model, optimizer, scheduler, generator)
+    result = checkpoint and restore(checkpoint, model, optimizer, scheduler, generator, precision.scaler)
     write_json(run_dir / "config.json", config)
     result = train_model(
         model, train_loader, val_loader, criterion, optimizer, scheduler, recipe.epochs, device,
-        result=result, keep_models=False, select_by=recipe.select_by, name=recipe.stage,
-        on_epoch_end=lambda r: save_epoch(run_dir, config, r, model, optimizer, scheduler, generator))
-    return finish_stage(run_dir, config, result, val_loader, device, len(train_set))
+        result=result, keep_models=False, select_by=recipe.select_by, name=recipe.stage, precision=precision,
+        on_epoch_end=lambda r: save_epoch(run_dir, config, r, model, optimizer, scheduler, generator,
+                                          precision.scaler))
+    return finish_stage(run_dir, config, result, val_loader, device, len(train_set), precision)

@@ -11,6 +11,7 @@ import torch
 from .allocator import keep_freed_memory
 from .evaluation import summary_metrics
 from .progress import progress_bar, write_line
+from .precision import allow_tf32, precision_for
 
 
 def seed_everything(seed):
@@ -30,29 +31,33 @@ def pick_device():
     return torch.device("cpu")
 
 
+def memory_format(device):
+    """channels_last (faster for these convnets) on CPUs and CUDA GPUs; the default layout on MPS.
+
+    MPS has had silent wrong results with channels_last tensors (pytorch/pytorch#174345, open), and
+    its speed there was never measured for this kit.
+    """
+    return torch.contiguous_format if device.type == "mps" else torch.channels_last
+
+
 def to_device(model, device):
-    """Move a model to `device` in channels_last layout, which is faster for these convnets."""
-    return model.to(device=device, memory_format=torch.channels_last)
-
-
-def autocast(device):
-    """Mixed precision on CUDA only: bf16 autocast is several times slower on CPUs without bf16 units."""
-    enabled = device.type == "cuda"
-    dtype = torch.bfloat16 if enabled and torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast(device.type, dtype=dtype, enabled=enabled)
+    """Move a model to `device` in the layout `memory_format` picks for it."""
+    return model.to(device=device, memory_format=memory_format(device))
 
 
 def prepare_device(device):
-    """Process-wide speed settings for `device`: on the CPU, freed memory is reused (see `allocator`).
+    """Process-wide speed settings for `device`: TF32 on CUDA; on the CPU, freed memory is reused.
 
-    Returns True when the CPU allocator setting is in effect.
+    Returns True when the CPU allocator setting (see `allocator`) is in effect.
     """
+    if device.type == "cuda":
+        allow_tf32()
     return device.type == "cpu" and keep_freed_memory()
 
 
 def batch_to_device(images, labels, device):
-    """Move one batch to `device`, images in channels_last."""
-    images = images.to(device, non_blocking=True, memory_format=torch.channels_last)
+    """Move one batch to `device`, images in the layout `memory_format` picks."""
+    images = images.to(device, non_blocking=True, memory_format=memory_format(device))
     return images, labels.to(device, non_blocking=True)
 
 
@@ -96,40 +101,42 @@ def cpu_state(model):
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def train_one_epoch(model, loader, criterion, optimizer, device, description="train", progress=True):
-    """One pass over `loader`; returns the mean training loss per sample."""
+def train_one_epoch(model, loader, criterion, optimizer, device, description="train", progress=True,
+                    precision=None):
+    """One pass over `loader`; returns the mean training loss per sample (`precision`: see train_model)."""
     prepare_device(device)
+    precision = precision or precision_for(device)
     model.train()
     total_loss, seen = 0.0, 0
     for images, labels in progress_bar(loader, desc=description, leave=False, disable=not progress):
         images, labels = batch_to_device(images, labels, device)
-        with autocast(device):
+        with precision.autocast():
             loss = criterion(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        precision.backward_and_step(loss, optimizer)
         total_loss += loss.item() * len(labels)
         seen += len(labels)
     return total_loss / seen
 
 
 @torch.inference_mode()
-def predict_labels(model, loader, device):
+def predict_labels(model, loader, device, precision=None):
     """(true labels, predicted labels) as NumPy arrays over a whole loader."""
     prepare_device(device)
+    precision = precision or precision_for(device)
     model.eval()
     true, predicted = [], []
     for images, labels in loader:
         images, _ = batch_to_device(images, labels, device)
-        with autocast(device):
+        with precision.autocast():
             predicted.append(model(images).argmax(dim=1).cpu())
         true.append(labels)
     return torch.cat(true).numpy(), torch.cat(predicted).numpy()
 
 
-def validation_scores(model, loader, device):
+def validation_scores(model, loader, device, precision=None):
     """Accuracy, balanced accuracy and macro-F1 from one pass over `loader`."""
-    return summary_metrics(*predict_labels(model, loader, device))
+    return summary_metrics(*predict_labels(model, loader, device, precision))
 
 
 def epoch_line(name, epoch, n_epochs, loss, scores, lr, seconds):
@@ -148,15 +155,18 @@ def step_scheduler(scheduler, val_accuracy):
 
 def train_model(model, train_loader, validation_loader, criterion, optimizer, scheduler=None,
                 n_epochs=10, device=None, result=None, on_epoch_end=None, keep_models=True,
-                select_by="balanced_accuracy", name="train"):
+                select_by="balanced_accuracy", name="train", precision=None):
     """Train for `n_epochs`, validating each epoch; returns a TrainingResult with the kept model loaded.
 
     The kept epoch has the highest validation `select_by` score ("balanced_accuracy" or
     "accuracy"), a tie going to the lower training loss. `result` continues an interrupted run
     (epochs already in it are skipped); `on_epoch_end(result)` is called after every epoch, e.g.
     to write a checkpoint. `name` labels the progress bar and the printed line of each epoch.
+    `precision`: a `precision.Precision` (default: the one `precision_for(device)` picks), whose
+    gradient scaler lives across epochs.
     """
     device = device or pick_device()
+    precision = precision or precision_for(device)
     model = to_device(model, device)
     result = result or TrainingResult(start_time=datetime.now())
     done = len(result.loss_list)
@@ -164,8 +174,9 @@ def train_model(model, train_loader, validation_loader, criterion, optimizer, sc
     for epoch in epochs:
         started = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        loss = train_one_epoch(model, train_loader, criterion, optimizer, device, f"epoch {epoch + 1}")
-        scores = validation_scores(model, validation_loader, device)
+        loss = train_one_epoch(model, train_loader, criterion, optimizer, device, f"epoch {epoch + 1}",
+                               precision=precision)
+        scores = validation_scores(model, validation_loader, device, precision)
         step_scheduler(scheduler, scores["accuracy"])
         result.record(loss, scores, lr, time.perf_counter() - started)
         if result.kept_epoch(select_by) == epoch:

@@ -47,6 +47,7 @@ def test_run_folder_holds_every_artifact(two_runs):
     assert config["pretrained"] is False and config["seed"] == 0 and config["lr"] == 1e-3
     assert config["select_by"] == "balanced_accuracy"
     assert len(config["data_fingerprint"]) == 64 and config["torch"] == str(torch.__version__)
+    assert config["precision"] == "fp32"  # on the CPU (see test_precision for the other devices)
     history = pd.read_csv(run_dir / "history.csv")
     assert list(history.columns) == ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy",
                                      "val_macro_f1", "lr", "seconds"]

@@ -12,6 +12,7 @@ import torch
 from ..data import SkinLesionDataset
 from ..loaders import default_num_workers
 from ..notebook import project_root
+from ..precision import precision_for
 from ..training import pick_device, prepare_device
 from .epochs import WORKER_COUNTS, measure_epochs
 from .pipeline import measure_pipeline
@@ -46,9 +47,15 @@ def add_arguments(parser):
     parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
 
 
+def device_name(device):
+    """The device as a reader can look it up: the GPU's model name on CUDA, else its type."""
+    return f"{device} ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else str(device)
+
+
 def measuring_setup(device, sizes, data_root, train_set, freed_memory_kept):
     """What the numbers were measured on, for the report."""
-    return {"device": str(device), "torch_threads": torch.get_num_threads(),
+    return {"device": str(device), "device_name": device_name(device),
+            "precision": precision_for(device).name, "torch_threads": torch.get_num_threads(),
             "load_average_before": load_average(),
             "data": str(data_root), "train_images": len(train_set), "batch_size": sizes.batch_size,
             "image_size": sizes.image_size, "default_num_workers": default_num_workers(device),

@@ -59,7 +59,7 @@ def busy_machine_note(setup):
 def format_header(setup):
     """The first lines of the table: where and how it was measured."""
     kit_where = "in the main process" if setup["device"] == "cpu" else f"on {setup['device']}"
-    lines = [f"skinkit bench on {setup['device']} ({setup['torch_threads']} torch threads, load average "
+    lines = [f"skinkit bench on {setup['device_name']} ({setup['torch_threads']} torch threads, load average "
              f"{setup['load_average_before']} before, {setup['load_average_after']} after), "
              f"data {setup['data']} ({setup['train_images']} training images)",
              busy_machine_note(setup),
@@ -79,7 +79,7 @@ def format_report(report):
              f"  seed-style (PNG decode + PIL per sample) {pipe['seed']:9.1f} img/s",
              f"  kit (in-memory + BatchAugment)           {pipe['kit']:9.1f} img/s",
              f"Training step: batch {setup['batch_size']}, {setup['image_size']} px, best of "
-             f"alternating runs; kit = channels_last (+ autocast on CUDA), plain = NCHW fp32 in a "
+             f"alternating runs; kit = channels_last in {setup['precision']}, plain = NCHW fp32 in a "
              f"fresh process with the default allocator",
              f"  {'stage':14}{'kit img/s':>11}{'plain img/s':>13}{'speed-up':>10}"]
     for stage, rates in report["train_img_per_s"].items():

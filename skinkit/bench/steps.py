@@ -1,13 +1,13 @@
 """Training-step images per second: the kit's step against a plain NCHW fp32 step, per stage."""
 
 import multiprocessing
-from contextlib import nullcontext
 
 import torch
 
 from ..models import build_model
+from ..precision import Precision, precision_for
 from ..recipes import RECIPES, loss_and_optimizer
-from ..training import autocast, batch_to_device, to_device
+from ..training import batch_to_device, to_device
 from .timing import alternate, best_rate, say, synchronize
 
 # Benchmark name of each training stage -> the recipe giving its model, freezing and loss weights.
@@ -18,8 +18,9 @@ TRAIN_STAGES = {"large_frozen": "large_frozen", "large_full": "large_finetune",
 def train_step_runner(model, images, labels, recipe, device, kit, steps=1):
     """A function doing `steps` training steps with `recipe`'s loss and optimiser; returns images seen.
 
-    kit: channels_last model and input with `training.autocast`; else plain NCHW fp32.
+    kit: channels_last model and input in the precision `precision_for` picks; else plain NCHW fp32.
     """
+    precision = precision_for(device) if kit else Precision("fp32", device.type)
     model = to_device(model, device) if kit else model.to(device)
     if kit:
         images, labels = batch_to_device(images, labels, device)
@@ -30,11 +31,10 @@ def train_step_runner(model, images, labels, recipe, device, kit, steps=1):
 
     def train_steps():
         for _ in range(steps):
-            with autocast(device) if kit else nullcontext():
+            with precision.autocast():
                 loss = criterion(model(images), labels)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.backward_and_step(loss, optimizer)
         return steps * len(labels)
 
     return train_steps
