@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from skinkit.classes import CLASS_CODES, NUM_CLASSES
+from skinkit.errors import KitError
 
 MATRIX_FILENAME = "confusion_matrix.csv"
 VERDICTS_FILENAME = "verdicts.csv"
@@ -42,8 +43,10 @@ VERDICT_COLUMNS = ("student", "verdict", "balanced_accuracy_difference", "worst_
 EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE = 0, 1, 2
 
 
-class GradingInputError(ValueError):
+class GradingInputError(KitError, ValueError):
     """A confusion-matrix file that cannot be graded; the message names the file."""
+
+    title = "Unusable grading input"
 
 
 @dataclass

@@ -12,6 +12,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
+from .errors import KitError
 
 SPLITS = ("train", "val", "test")
 _VAL_COUNTS = (36, 60, 102, 15, 97, 670, 20)
@@ -23,8 +24,10 @@ PRESETS = {
 REQUIRED_COLUMNS = ("lesion_id", "image_id", "dx")
 
 
-class PrepareError(ValueError):
+class PrepareError(KitError, ValueError):
     """The HAM10000 source cannot give the requested dataset."""
+
+    title = "Cannot prepare the dataset"
 
 
 def read_metadata(source):

@@ -12,6 +12,7 @@ from torch import nn
 
 from .classes import CLASS_CODES
 from .data import SkinLesionDataset
+from .errors import KitError
 from .evaluation import classification_table, confusion_matrix, metrics_report
 from .loaders import stage_loaders
 from .models import build_model, set_base_trainable
@@ -26,8 +27,10 @@ from .training import (TrainingResult, cpu_state, pick_device, predict_labels, s
 NOT_COMPARED_ON_RESUME = {"device", "torch", "torchvision", "created"}
 
 
-class MissingPrerequisite(RuntimeError):
+class MissingPrerequisite(KitError, RuntimeError):
     """A stage needs the results of an earlier notebook that has not been run."""
+
+    title = "Run the earlier notebook first"
 
 
 @dataclass
