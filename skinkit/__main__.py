@@ -79,7 +79,7 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of `python -m skinkit` and the `skinkit` script: expected errors end as one line, exit 2."""
+    """Entry point of `python -m skinkit` and the `skinkit` script; expected errors: one line, exit 2."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

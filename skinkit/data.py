@@ -62,13 +62,14 @@ def list_labelled_images(root):
 
 
 def check_data_root(data_root, splits=("train",), advice="`python -m skinkit prepare` builds one"):
-    """Raise a DatasetError naming `data_root` unless it holds course-format `splits` folders (no image is read)."""
+    """Raise a DatasetError naming `data_root` unless it holds course-format `splits` (no image read)."""
     data_root = Path(data_root)
     if not data_root.is_dir():
         raise DatasetError(f"{data_root}: no such folder ({COURSE_FORMAT}); {advice}.")
     missing = [f"{split}/" for split in splits if not (data_root / split).is_dir()]
     if missing:
-        raise DatasetError(f"{data_root}: no {' or '.join(missing)} folder in it ({COURSE_FORMAT}); {advice}.")
+        raise DatasetError(f"{data_root}: no {' or '.join(missing)} folder in it "
+                           f"({COURSE_FORMAT}); {advice}.")
     for split in splits:
         list_labelled_images(data_root / split)
 

@@ -404,7 +404,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Grade from parsed arguments; return 0 pass, 1 fail, 2 unusable input (class mode: 0 or 2)."""
     try:
-        reference_cm, reference_config = read_confusion_matrix(args.reference), read_run_config(args.reference)
+        reference_cm = read_confusion_matrix(args.reference)
+        reference_config = read_run_config(args.reference)
     except GradingInputError as exc:
         return _unusable("reference", exc)
     if is_class_folder(args.submission):

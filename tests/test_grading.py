@@ -223,7 +223,8 @@ def bad_entry_cm(path, value):
 
 UNUSABLE = {
     "missing file": (lambda p: p / "nowhere" / "confusion_matrix.csv", "missing file"),
-    "empty folder": (lambda p: empty_folder(p / "empty_run"), "no confusion_matrix.csv and no student folders found"),
+    "empty folder": (lambda p: empty_folder(p / "empty_run"),
+                     "no confusion_matrix.csv and no student folders found"),
     "6x7": (lambda p: write_cm(p / "m.csv", REFERENCE[:6], index=CLASS_CODES[:6]), "got 6x7"),
     "7x6": (lambda p: write_cm(p / "m.csv", REFERENCE[:, :6], columns=CLASS_CODES[:6]), "got 7x6"),
     "misordered rows": (lambda p: shuffled_labels_cm(p / "m.csv"), "misordered row labels"),

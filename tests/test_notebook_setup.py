@@ -103,4 +103,5 @@ def test_notebook_01_on_missing_data_fails_at_setup_with_one_clear_message(monke
     cell, error = errors[0]
     assert "setup(" in cell.source and error.ename == "DatasetError"
     assert len(error.traceback) == 1
-    assert "Data problem:" in error.traceback[0] and f"{tmp_path / 'missing'}: no such folder" in error.traceback[0]
+    message = error.traceback[0]
+    assert "Data problem:" in message and f"{tmp_path / 'missing'}: no such folder" in message
