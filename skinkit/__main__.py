@@ -7,6 +7,7 @@ import sys
 from . import bench, grading
 from .download import BASE_URL, DEFAULT_OUT, DownloadError, download
 from .precision import PRECISIONS
+from .errors import KitError, one_line
 from .prepare import PRESETS, PrepareError, prepare
 from .recipes import RECIPES, SELECTION_RULES
 from .stage import run_stage
@@ -104,9 +105,13 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of `python -m skinkit` and the `skinkit` script."""
+    """Entry point of `python -m skinkit` and the `skinkit` script; expected errors: one line, exit 2."""
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KitError as error:
+        print(f"{args.command}: {one_line(error)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -11,15 +11,20 @@ from torchvision import tv_tensors
 
 from .classes import CLASS_CODES, LABEL_BY_DIGIT, NUM_CLASSES
 from .progress import progress_bar
+from .errors import KitError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 # Images beyond this many decoded bytes are decoded again on every access instead of cached,
 # so memory stays bounded on collections larger than the course set (4,000 x 300x300 = 360 MB).
 DEFAULT_CACHE_BYTES = 2 * 1024**3
+COURSE_FORMAT = ("a course-format dataset holds train/, val/ and test/ folders of images named "
+                 "like 5_ISIC_0024310.png")
 
 
-class DatasetError(ValueError):
+class DatasetError(KitError, ValueError):
     """A dataset folder or file that breaks the course-format rules."""
+
+    title = "Data problem"
 
 
 def is_hidden(path):
@@ -42,8 +47,8 @@ def list_labelled_images(root):
     """DataFrame (file, label) of the images in a course-format folder, sorted by file name."""
     root = Path(root)
     if not root.is_dir():
-        raise DatasetError(f"{root}: no such folder. Point the data root at a folder of "
-                           f"label-prefixed images (see `python -m skinkit prepare --help`).")
+        raise DatasetError(f"{root}: no such folder ({COURSE_FORMAT}); "
+                           f"`python -m skinkit prepare` builds one.")
     rows = []
     for path in sorted(p for p in root.iterdir() if not is_hidden(p)):
         if path.is_dir():
@@ -55,6 +60,19 @@ def list_labelled_images(root):
         raise DatasetError(f"{root}: the folder holds no images; run `python -m skinkit prepare` "
                            f"or point the data root at a course-format dataset.")
     return pd.DataFrame(rows, columns=["file", "label"])
+
+
+def check_data_root(data_root, splits=("train",), advice="`python -m skinkit prepare` builds one"):
+    """Raise a DatasetError naming `data_root` unless it holds course-format `splits` (no image read)."""
+    data_root = Path(data_root)
+    if not data_root.is_dir():
+        raise DatasetError(f"{data_root}: no such folder ({COURSE_FORMAT}); {advice}.")
+    missing = [f"{split}/" for split in splits if not (data_root / split).is_dir()]
+    if missing:
+        raise DatasetError(f"{data_root}: no {' or '.join(missing)} folder in it "
+                           f"({COURSE_FORMAT}); {advice}.")
+    for split in splits:
+        list_labelled_images(data_root / split)
 
 
 def gray_pixels(image):

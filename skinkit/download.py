@@ -20,6 +20,7 @@ import requests
 from PIL import Image
 from tqdm.auto import tqdm
 
+from .errors import KitError
 from .ham10000 import (GROUPING_COLUMNS, ISIC_GROUND_TRUTH_CSV, ISIC_GROUND_TRUTH_DIR, ISIC_GROUPINGS_CSV,
                        ISIC_IMAGES_DIR, ONE_HOT_COLUMNS, PrepareError, check_images_exist, read_csv,
                        read_metadata)
@@ -32,8 +33,10 @@ TIMEOUT_S = 15
 MANUAL_ROUTE = "or fetch the files by hand as README.md describes (section 'Data')"
 
 
-class DownloadError(RuntimeError):
+class DownloadError(KitError, RuntimeError):
     """A download that cannot complete; the message says what to do."""
+
+    title = "Download failed"
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,15 @@ import torch
 
 from .augment import BatchAugment
 from .classes import CLASS_CODES, OVERSAMPLING_WEIGHTS
-from .data import AugmentedDataset, SkinLesionDataset, class_counts
+from .data import AugmentedDataset, SkinLesionDataset, check_data_root, class_counts
 from .plots import show_image_grid
 
 SPLIT_NAMES = ("train", "val", "test")
 
 
 def load_splits(data_root):
-    """{split: SkinLesionDataset} for the splits present under `data_root`."""
+    """{split: SkinLesionDataset} for the splits present under `data_root` (train/ is required)."""
+    check_data_root(data_root)
     return {split: SkinLesionDataset(Path(data_root) / split)
             for split in SPLIT_NAMES if (Path(data_root) / split).is_dir()}
 

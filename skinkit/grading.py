@@ -1,8 +1,9 @@
 """Grade students' confusion matrices against an instructor's reference run.
 
 The grader reads only ``confusion_matrix.csv`` files (rows = true class, columns =
-predicted class, integer counts, as written by a training run); it never runs or
-unpickles anything a student hands in.  All metrics derive from the matrix:
+predicted class, integer counts, as written by a training run) and, when present, the
+``config.json`` beside them (plain JSON); it never runs or unpickles anything a student
+hands in.  All metrics derive from the matrix:
 
 * recall of a class = diagonal count / row sum (its support); a class with zero
   support has recall NaN, and NaN in both reference and submission counts as equal;
@@ -11,16 +12,22 @@ unpickles anything a student hands in.  All metrics derive from the matrix:
 A submission passes when its supports (row sums) equal the reference's exactly (same
 split) and every class recall and the balanced accuracy are within ``tolerance``
 (absolute difference, with 1e-9 slack for floating-point rounding) of the reference.
+When both run folders hold ``config.json``, a different stage, data fingerprint or seed
+is a FAIL whatever the matrices say: offline, every stage predicts one class, so the
+matrices of two different runs can agree exactly.
 
-Exit codes of the CLI: 0 pass, 1 fail, 2 unusable input (one line on stderr).  In class
-mode (a folder of student folders) it is 0 once every student has a verdict
-(pass/fail/unusable, written to the verdicts CSV) and 2 if the reference is unusable.
+Exit codes of the CLI: 0 pass, 1 fail (a different run included), 2 unusable input (one
+line on stderr).  In class mode (a folder of student folders) it is 0 once every student
+has a verdict (pass/fail/unusable, written to the verdicts CSV) and 2 if the reference is
+unusable.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import json
 import math
 import sys
 from dataclasses import dataclass
@@ -30,8 +37,12 @@ import numpy as np
 import pandas as pd
 
 from skinkit.classes import CLASS_CODES, NUM_CLASSES
+from skinkit.errors import KitError, one_line
 
 MATRIX_FILENAME = "confusion_matrix.csv"
+CONFIG_FILENAME = "config.json"
+# config.json keys that must agree between reference and submission, as the grader names them.
+RUN_IDENTITY = {"stage": "stage", "data_fingerprint": "data fingerprint", "seed": "seed"}
 VERDICTS_FILENAME = "verdicts.csv"
 DEFAULT_TOLERANCE = 0.05
 FLOAT_SLACK = 1e-9
@@ -42,8 +53,10 @@ VERDICT_COLUMNS = ("student", "verdict", "balanced_accuracy_difference", "worst_
 EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE = 0, 1, 2
 
 
-class GradingInputError(ValueError):
+class GradingInputError(KitError, ValueError):
     """A confusion-matrix file that cannot be graded; the message names the file."""
+
+    title = "Unusable grading input"
 
 
 @dataclass
@@ -101,10 +114,18 @@ def _check_shape(raw: pd.DataFrame, csv_path: Path) -> None:
     if raw.shape[1] == 0:
         raise GradingInputError(f"{csv_path}: not a CSV confusion matrix (no comma-separated columns)")
     if raw.shape != (NUM_CLASSES, NUM_CLASSES):
-        rows, columns = raw.shape
         raise GradingInputError(
             f"{csv_path}: wrong shape: expected {NUM_CLASSES}x{NUM_CLASSES} counts "
-            f"(rows = true class, columns = predicted class), got {rows}x{columns}")
+            f"(rows = true class, columns = predicted class) under a header of class labels, "
+            f"{_what_was_read(raw)}")
+
+
+def _what_was_read(raw: pd.DataFrame) -> str:
+    """The shape as read; without class labels the header row and label column are counts too."""
+    rows, columns = raw.shape
+    if set(map(str, raw.columns)) & set(CLASS_CODES):
+        return f"got {rows}x{columns}"
+    return f"read {rows + 1} rows × {columns + 1} columns, no class labels in the header"
 
 
 def _check_labels(raw: pd.DataFrame, csv_path: Path) -> None:
@@ -138,6 +159,36 @@ def _reject_entries(mask: np.ndarray, raw: pd.DataFrame, csv_path: Path, problem
     raise GradingInputError(
         f"{csv_path}: {problem} {entry!r} at true={CLASS_CODES[row]}, predicted={CLASS_CODES[column]}; "
         "counts must be non-negative integers")
+
+
+def read_run_config(path) -> dict | None:
+    """The config.json of the run folder holding a matrix (file or run folder); None when absent."""
+    config_path = resolve_matrix_path(path).parent / CONFIG_FILENAME
+    if not config_path.is_file():
+        return None
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GradingInputError(f"{config_path}: not a readable JSON file ({_one_line(exc)})") from None
+    if not isinstance(config, dict):
+        raise GradingInputError(f"{config_path}: not a run configuration (expected a JSON object)")
+    return config
+
+
+def run_mismatch(reference_config: dict | None, submission_config: dict | None) -> str:
+    """What differs between two runs' stage, data fingerprint and seed ("" when alike or unknown)."""
+    if reference_config is None or submission_config is None:
+        return ""
+    differing = [f"{name} {_shown(submission_config[key])} (reference {_shown(reference_config[key])})"
+                 for key, name in RUN_IDENTITY.items()
+                 if key in reference_config and key in submission_config
+                 and reference_config[key] != submission_config[key]]
+    return "not the same run as the reference: " + ", ".join(differing) if differing else ""
+
+
+def _shown(value) -> str:
+    text = str(value)
+    return text[:12] + "…" if len(text) > 16 else text  # fingerprints are 64 hex digits
 
 
 # --- metrics and comparison -------------------------------------------------------
@@ -188,6 +239,17 @@ def compare(reference_cm: pd.DataFrame, submission_cm: pd.DataFrame,
         worst_class=_worst_class(gaps.drop(BALANCED_ACCURACY)),
         reason=reason,
     )
+
+
+def grade_submission(reference_cm: pd.DataFrame, submission, tolerance: float = DEFAULT_TOLERANCE,
+                     reference_config: dict | None = None) -> GradeReport:
+    """Read and compare a submission; a run that differs from the reference's (config.json) fails."""
+    report = compare(reference_cm, read_confusion_matrix(submission), tolerance)
+    mismatch = run_mismatch(reference_config, read_run_config(submission))
+    if not mismatch:
+        return report
+    reason = mismatch if report.passed else f"{mismatch}; {report.reason}"
+    return dataclasses.replace(report, passed=False, reason=reason)
 
 
 def _check_tolerance(tolerance: float) -> None:
@@ -252,11 +314,18 @@ def student_folders(folder) -> list[Path]:
 
 
 def is_class_folder(path) -> bool:
-    """True for a folder without its own confusion_matrix.csv whose subfolders hold one."""
+    """True for a folder with student subfolders and no confusion_matrix.csv of its own."""
     path = Path(path)
-    if not path.is_dir() or (path / MATRIX_FILENAME).exists():
-        return False
-    return any((student / MATRIX_FILENAME).is_file() for student in student_folders(path))
+    return path.is_dir() and not (path / MATRIX_FILENAME).exists() and bool(student_folders(path))
+
+
+def check_not_empty_folder(path) -> None:
+    """GradingInputError for a folder holding neither a confusion_matrix.csv nor student folders."""
+    path = Path(path)
+    if path.is_dir() and not (path / MATRIX_FILENAME).exists() and not student_folders(path):
+        raise GradingInputError(
+            f"{path}: no {MATRIX_FILENAME} and no student folders found (give a run folder, "
+            f"or a class folder with a subfolder per student)")
 
 
 def report_row(student: str, report: GradeReport) -> dict:
@@ -266,27 +335,31 @@ def report_row(student: str, report: GradeReport) -> dict:
                                       report.worst_class, report.reason)))
 
 
-def verdict_row(student: str, reference_cm: pd.DataFrame, submission, tolerance: float) -> dict:
+def verdict_row(student: str, reference_cm: pd.DataFrame, submission, tolerance: float,
+                reference_config: dict | None = None) -> dict:
     """Grade one submission into a verdicts-CSV row; unusable input is recorded, not raised."""
     try:
-        report = compare(reference_cm, read_confusion_matrix(submission), tolerance)
+        report = grade_submission(reference_cm, submission, tolerance, reference_config)
     except GradingInputError as exc:
         return dict(zip(VERDICT_COLUMNS, (student, "unusable", math.nan, "", str(exc))))
     return report_row(student, report)
 
 
-def class_verdicts(reference_cm: pd.DataFrame, folder,
-                   tolerance: float = DEFAULT_TOLERANCE) -> pd.DataFrame:
+def class_verdicts(reference_cm: pd.DataFrame, folder, tolerance: float = DEFAULT_TOLERANCE,
+                   reference_config: dict | None = None) -> pd.DataFrame:
     """One verdict row per student folder in `folder` (columns VERDICT_COLUMNS)."""
-    rows = [verdict_row(student.name, reference_cm, student, tolerance)
+    rows = [verdict_row(student.name, reference_cm, student, tolerance, reference_config)
             for student in student_folders(folder)]
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 
 def grade_class(reference, folder, tolerance: float = DEFAULT_TOLERANCE, out=None) -> pd.DataFrame:
     """Grade every student folder in `folder` and write the verdicts CSV (default folder/verdicts.csv)."""
-    reference_cm = reference if isinstance(reference, pd.DataFrame) else read_confusion_matrix(reference)
-    verdicts = class_verdicts(reference_cm, folder, tolerance)
+    if isinstance(reference, pd.DataFrame):
+        reference_cm, reference_config = reference, None
+    else:
+        reference_cm, reference_config = read_confusion_matrix(reference), read_run_config(reference)
+    verdicts = class_verdicts(reference_cm, folder, tolerance, reference_config)
     verdicts.to_csv(Path(out) if out else Path(folder) / VERDICTS_FILENAME, index=False)
     return verdicts
 
@@ -332,21 +405,23 @@ def run(args: argparse.Namespace) -> int:
     """Grade from parsed arguments; return 0 pass, 1 fail, 2 unusable input (class mode: 0 or 2)."""
     try:
         reference_cm = read_confusion_matrix(args.reference)
+        reference_config = read_run_config(args.reference)
     except GradingInputError as exc:
         return _unusable("reference", exc)
     if is_class_folder(args.submission):
-        return _run_class(reference_cm, args)
-    return _run_single(reference_cm, args)
+        return _run_class(reference_cm, reference_config, args)
+    return _run_single(reference_cm, reference_config, args)
 
 
 def _unusable(role: str, exc: Exception) -> int:
-    print(f"error: unusable {role}: {_one_line(exc)}", file=sys.stderr)
+    print(f"error: unusable {role}: {one_line(exc)}", file=sys.stderr)
     return EXIT_UNUSABLE
 
 
-def _run_single(reference_cm: pd.DataFrame, args: argparse.Namespace) -> int:
+def _run_single(reference_cm: pd.DataFrame, reference_config: dict | None, args: argparse.Namespace) -> int:
     try:
-        report = compare(reference_cm, read_confusion_matrix(args.submission), args.tolerance)
+        check_not_empty_folder(args.submission)
+        report = grade_submission(reference_cm, args.submission, args.tolerance, reference_config)
     except GradingInputError as exc:
         return _unusable("submission", exc)
     print(f"Reference:  {resolve_matrix_path(args.reference)}")
@@ -361,9 +436,9 @@ def _run_single(reference_cm: pd.DataFrame, args: argparse.Namespace) -> int:
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 
-def _run_class(reference_cm: pd.DataFrame, args: argparse.Namespace) -> int:
+def _run_class(reference_cm: pd.DataFrame, reference_config: dict | None, args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.submission) / VERDICTS_FILENAME
-    verdicts = class_verdicts(reference_cm, args.submission, args.tolerance)
+    verdicts = class_verdicts(reference_cm, args.submission, args.tolerance, reference_config)
     for _, row in verdicts.iterrows():
         print(student_line(row))
     counts = verdicts["verdict"].value_counts()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .classes import CLASS_CODES
+from .errors import KitError
 
 DATAVERSE_CSV = "HAM10000_metadata.csv"
 DATAVERSE_IMAGE_FOLDERS = ("images", ".", "HAM10000_images_part_1", "HAM10000_images_part_2")
@@ -24,8 +25,10 @@ ONE_HOT_COLUMNS = ("image", *(code.upper() for code in CLASS_CODES))
 GROUPING_COLUMNS = ("image", "lesion_id")
 
 
-class PrepareError(ValueError):
+class PrepareError(KitError, ValueError):
     """The HAM10000 source cannot give the requested dataset."""
+
+    title = "Cannot prepare the dataset"
 
 
 def read_csv(csv_path, columns, handle=None):

@@ -14,10 +14,13 @@ from torch import nn
 from torchvision import models
 
 from .classes import NUM_CLASSES
+from .errors import KitError
 
 
-class PretrainedWeightsUnavailable(RuntimeError):
+class PretrainedWeightsUnavailable(KitError, RuntimeError):
     """ImageNet weights were required but could not be loaded."""
+
+    title = "ImageNet weights unavailable"
 
 
 class PretrainedWeightsWarning(UserWarning):

@@ -7,6 +7,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .classes import CLASS_CODES
+from .data import check_data_root
 from .recipes import RECIPES
 from .stage import require_stage, run_stage
 from .training import pick_device
@@ -14,6 +15,13 @@ from .training import pick_device
 SMOKE_EPOCHS = 1
 SMOKE_IMAGE_SIZE = 64
 KEY_PACKAGES = ("torch", "torchvision", "scikit-learn", "pandas", "matplotlib", "seaborn")
+# What to do when the data root is not a dataset, by where the data root came from.
+DATA_ADVICE = {
+    "SKINKIT_DATA": "point SKINKIT_DATA at one (`python -m skinkit prepare` builds it), "
+                    "or unset SKINKIT_DATA to use the bundled sample",
+    "the parameters cell": "set DATA_ROOT in the parameters cell to one, or to None for the default",
+    None: "rebuild it with `python -m skinkit prepare` (see data/README.md)",
+}
 
 
 def project_root():
@@ -77,6 +85,8 @@ def setup(stage=None, smoke=None, data_root=None, runs_root=None, seed=0, image_
     data_root, data_source = (Path(data_root), "the parameters cell") if data_root else default_data_root(root, smoke)
     runs_root = Path(runs_root) if runs_root else default_runs_root(root, smoke)
     recipe = stage_recipe(stage, smoke, **overrides) if stage else None
+    check_data_root(data_root, ("train", "val") if recipe else ("train",),
+                    DATA_ADVICE.get(data_source, DATA_ADVICE[None]))
     needed = [*requires, *([recipe.init_from] if recipe and recipe.init_from else [])]
     for earlier in needed:
         require_stage(runs_root, earlier)

@@ -14,14 +14,18 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .errors import KitError
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 TF32_CAPABILITY = (8, 0)  # Ampere: TF32 tensor cores and native bf16
 TENSOR_CORE_CAPABILITY = (7, 0)  # Volta: fp16 tensor cores
 
 
-class PrecisionError(ValueError):
+class PrecisionError(KitError, ValueError):
     """A precision was asked for that this device cannot run."""
+
+    title = "Precision not available"
 
 
 def choose_precision(device_type, capability=None, native_bf16=False, requested="auto"):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .errors import CheckpointError
+
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",
                    "seconds"]
 # history.csv column -> TrainingResult list it is written from.
@@ -70,7 +72,7 @@ def load_checkpoint(path):
     except FileNotFoundError:
         raise
     except Exception as error:
-        raise ValueError(f"{path}: not a readable skinkit checkpoint ({error}); delete it and "
+        raise CheckpointError(f"{path}: not a readable skinkit checkpoint ({error}); delete it and "
                          f"re-run the stage that writes it.") from error
 
 

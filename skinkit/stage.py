@@ -15,6 +15,7 @@ from torch import nn
 from .baselines import CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance, likely_causes
 from .classes import CLASS_CODES
 from .data import SkinLesionDataset, list_labelled_images
+from .errors import KitError
 from .evaluation import classification_table, confusion_matrix, labels_from_confusion, metrics_report
 from .loaders import stage_loaders
 from .models import build_model, set_base_trainable
@@ -33,8 +34,10 @@ NOT_COMPARED_ON_RESUME = {"device", "precision", "torch", "torchvision", "create
 OLD_RUN_DEFAULTS = {"select_by": "accuracy"}
 
 
-class MissingPrerequisite(RuntimeError):
+class MissingPrerequisite(KitError, RuntimeError):
     """A stage needs the results of an earlier notebook that has not been run."""
+
+    title = "Run the earlier notebook first"
 
 
 @dataclass

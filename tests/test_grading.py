@@ -1,5 +1,6 @@
 """Tests for skinkit.grading: reading, comparing, the CLI's exit codes and class mode."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -222,7 +223,8 @@ def bad_entry_cm(path, value):
 
 UNUSABLE = {
     "missing file": (lambda p: p / "nowhere" / "confusion_matrix.csv", "missing file"),
-    "missing in run folder": (lambda p: empty_folder(p / "empty_run"), "missing file"),
+    "empty folder": (lambda p: empty_folder(p / "empty_run"),
+                     "no confusion_matrix.csv and no student folders found"),
     "6x7": (lambda p: write_cm(p / "m.csv", REFERENCE[:6], index=CLASS_CODES[:6]), "got 6x7"),
     "7x6": (lambda p: write_cm(p / "m.csv", REFERENCE[:, :6], columns=CLASS_CODES[:6]), "got 7x6"),
     "misordered rows": (lambda p: shuffled_labels_cm(p / "m.csv"), "misordered row labels"),
@@ -291,6 +293,94 @@ def test_subprocess_unusable_input_has_no_traceback(reference, tmp_path, case):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert_one_line_error(result.stderr, fragment, str(bad))
+
+
+def unlabelled_cm(path, size):
+    """A bare size x size block of counts: no header row, no label column."""
+    return text_file(path, "\n".join(",".join("1" for _ in range(size)) for _ in range(size)) + "\n")
+
+
+def test_unlabelled_matrix_says_what_was_read(capsys, reference, tmp_path):
+    code, _, err = grade(capsys, reference, unlabelled_cm(tmp_path / "m.csv", 6))
+    assert code == 2
+    assert_one_line_error(err, "m.csv", "read 6 rows × 6 columns, no class labels in the header")
+    assert "5x5" not in err
+
+
+def test_empty_class_folder_says_no_student_folders(capsys, reference, tmp_path):
+    (tmp_path / "class" / ".ipynb_checkpoints").mkdir(parents=True)
+    code, _, err = grade(capsys, reference, tmp_path / "class")
+    assert code == 2
+    assert_one_line_error(err, "class: no confusion_matrix.csv and no student folders found")
+
+
+def test_student_folders_without_matrices_are_each_unusable(capsys, reference, tmp_path):
+    for student in ("alice", "bob"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+    code, out, _ = grade(capsys, reference, tmp_path / "class")
+    assert code == 0 and "Graded 2 students: 0 pass, 0 fail, 2 unusable" in out
+
+
+# --- the run behind the matrix (config.json) ----------------------------------------
+
+
+RUN = {"stage": "large_finetune", "data_fingerprint": "ab" * 32, "seed": 0, "epochs": 6}
+
+
+def run_folder(path, counts=REFERENCE, **config):
+    """A run folder with confusion_matrix.csv and config.json (RUN with `config`'s changes)."""
+    write_cm(path, counts)
+    (path / "config.json").write_text(json.dumps({**RUN, **config}))
+    return path
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"stage": "small_frozen"}, "stage small_frozen (reference large_finetune)"),
+    ({"data_fingerprint": "cd" * 32}, "data fingerprint cdcdcdcdcdcd… (reference abababababab…)"),
+    ({"seed": 1}, "seed 1 (reference 0)")])
+def test_a_different_run_fails_even_when_the_matrices_agree(capsys, tmp_path, change, named):
+    reference = run_folder(tmp_path / "reference")
+    code, out, _ = grade(capsys, reference, run_folder(tmp_path / "student", **change))
+    assert code == 1
+    assert f"FAIL: not the same run as the reference: {named}" in out
+
+
+def test_the_same_run_with_other_settings_recorded_passes(capsys, tmp_path):
+    reference = run_folder(tmp_path / "reference")
+    code, out, _ = grade(capsys, reference, run_folder(tmp_path / "student", epochs=5, device="cuda"))
+    assert code == 0 and "PASS" in out
+
+
+def test_without_a_config_on_one_side_only_the_matrices_count(capsys, tmp_path):
+    reference = run_folder(tmp_path / "reference")
+    code, _, _ = grade(capsys, reference, write_cm(tmp_path / "student", REFERENCE))
+    assert code == 0
+
+
+def test_a_different_run_and_a_recall_gap_are_both_reported(capsys, tmp_path):
+    reference = run_folder(tmp_path / "reference")
+    student = run_folder(tmp_path / "student", moved(REFERENCE, "mel", 10), stage="small_finetune")
+    code, out, _ = grade(capsys, reference, student)
+    assert code == 1 and "stage small_finetune" in out and "outside tolerance 0.05: mel" in out
+
+
+def test_class_mode_fails_a_student_who_handed_in_another_stage(capsys, tmp_path):
+    reference = run_folder(tmp_path / "reference")
+    run_folder(tmp_path / "class" / "alice")
+    run_folder(tmp_path / "class" / "bob", stage="small_frozen")
+    code, _, _ = grade(capsys, reference, tmp_path / "class")
+    verdicts = pd.read_csv(tmp_path / "class" / "verdicts.csv").set_index("student")
+    assert code == 0 and verdicts["verdict"].to_dict() == {"alice": "pass", "bob": "fail"}
+    assert "stage small_frozen (reference large_finetune)" in verdicts.at["bob", "reason"]
+
+
+def test_unreadable_config_is_unusable_input(capsys, tmp_path):
+    reference = run_folder(tmp_path / "reference")
+    student = run_folder(tmp_path / "student")
+    (student / "config.json").write_text("{not json")
+    code, _, err = grade(capsys, reference, student)
+    assert code == 2
+    assert_one_line_error(err, "unusable submission", "config.json: not a readable JSON file")
 
 
 # --- class mode -------------------------------------------------------------------

@@ -1,11 +1,18 @@
 """Notebook settings: smoke mode, data and run folders from the environment, prerequisites."""
 
-import pytest
+import shutil
 
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from skinkit import explore
+from skinkit.data import DatasetError
 from skinkit.notebook import SMOKE_EPOCHS, SMOKE_IMAGE_SIZE, setup
 from skinkit.stage import MissingPrerequisite
 
-from .helpers import SAMPLE
+from .helpers import ROOT, SAMPLE
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +38,7 @@ def test_parameters_override_the_recipe(tmp_path):
 
 
 def test_environment_points_at_data_and_runs(monkeypatch, tmp_path, capsys):
+    shutil.copytree(SAMPLE / "train", tmp_path / "course" / "train")
     monkeypatch.setenv("SKINKIT_DATA", str(tmp_path / "course"))
     monkeypatch.setenv("SKINKIT_RUNS", str(tmp_path / "runs"))
     settings = setup()
@@ -57,3 +65,52 @@ def test_settings_print_as_a_short_table(tmp_path, capsys):
     assert any(line.startswith("  class weights  akiec 3, bcc 3") for line in lines)
     table = [line for line in lines if line.startswith("  ")]
     assert len(table) == 10 and all(len(line) < 90 for line in table), "a settings line would wrap"
+
+
+@pytest.mark.parametrize("make, problem", [(lambda p: p / "missing", "no such folder"),
+                                           (lambda p: p, "no train/ folder")])
+def test_a_data_root_that_is_not_a_dataset_stops_before_anything_runs(monkeypatch, tmp_path, capsys,
+                                                                      make, problem):
+    monkeypatch.setenv("SKINKIT_DATA", str(make(tmp_path)))
+    with pytest.raises(DatasetError, match=problem) as error:
+        setup()
+    assert str(make(tmp_path)) in str(error.value) and "unset SKINKIT_DATA" in str(error.value)
+    assert capsys.readouterr().out == ""
+
+
+def test_a_training_notebook_needs_the_validation_split_too(tmp_path):
+    shutil.copytree(SAMPLE / "train", tmp_path / "train")
+    with pytest.raises(DatasetError, match="no val/ folder") as error:
+        setup("small_frozen", data_root=tmp_path)
+    assert "DATA_ROOT in the parameters cell" in str(error.value)
+
+
+def test_badly_named_training_file_is_named_at_setup(tmp_path):
+    shutil.copytree(SAMPLE / "train", tmp_path / "train")
+    (tmp_path / "train" / "8_x.jpg").write_bytes(b"")
+    with pytest.raises(DatasetError, match="8_x.jpg: the file name must start with a class digit"):
+        setup(data_root=tmp_path)
+
+
+def test_load_splits_requires_the_training_split(tmp_path):
+    shutil.copytree(SAMPLE / "val", tmp_path / "val")
+    with pytest.raises(DatasetError, match="no train/ folder"):
+        explore.load_splits(tmp_path)
+
+
+def test_notebook_01_on_missing_data_fails_at_setup_with_one_clear_message(monkeypatch, tmp_path):
+    """Run headless like nbval/nbclient: the cell fails, and its saved output is the message alone."""
+    monkeypatch.setenv("SKINKIT_DATA", str(tmp_path / "missing"))
+    notebook = nbformat.read(ROOT / "notebooks" / "01_data_exploration.ipynb", as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}})
+    with pytest.raises(CellExecutionError):
+        client.execute()
+    errors = [(cell, output) for cell in notebook.cells for output in cell.get("outputs", [])
+              if output.output_type == "error"]
+    assert len(errors) == 1
+    cell, error = errors[0]
+    assert "setup(" in cell.source and error.ename == "DatasetError"
+    assert len(error.traceback) == 1
+    message = error.traceback[0]
+    assert "Data problem:" in message and f"{tmp_path / 'missing'}: no such folder" in message

@@ -1,0 +1,29 @@
+"""The kit's expected errors: one base class, shown as one plain line wherever they surface.
+
+`python -m skinkit` catches `KitError` once and prints `one_line(error)` to stderr (exit 2); in
+Jupyter/IPython, `_render_traceback_` replaces the traceback by the same line, still reported as
+an error, so nbval and nbclient see the cell fail. Anything else is a bug and keeps its traceback.
+"""
+
+RED, BOLD_RED, RESET = "\x1b[31m", "\x1b[1;31m", "\x1b[0m"
+
+
+def one_line(error):
+    """The error's message on a single line (whitespace runs collapsed)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+class KitError(Exception):
+    """An expected problem a student can fix; `title` says in a few words what kind it is."""
+
+    title = "Problem"
+
+    def _render_traceback_(self):
+        """IPython's hook for custom tracebacks: the title and the message, in red, instead."""
+        return [f"{BOLD_RED}{self.title}:{RESET} {RED}{one_line(self)}{RESET}"]
+
+
+class CheckpointError(KitError, ValueError):
+    """A checkpoint file that cannot be loaded safely."""
+
+    title = "Unreadable checkpoint"
