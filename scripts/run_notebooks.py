@@ -1,4 +1,4 @@
-"""Execute the six notebooks headless, in order, keeping executed copies beside the results.
+"""Execute the numbered notebooks headless, in order, keeping executed copies beside the results.
 
     python scripts/run_notebooks.py            # the full kit on the default data (make run)
     python scripts/run_notebooks.py --smoke    # CI-sized run; prints each notebook's wall time
@@ -43,8 +43,8 @@ def main(argv=None):
         os.environ["SKINKIT_SMOKE"] = "1"
     runs_root = default_runs_root(ROOT, args.smoke)  # where the notebooks write their run folders
     out_dir = runs_root / "notebooks"
-    total = 0.0
-    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+    total, notebooks = 0.0, sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    for path in notebooks:
         print(f"running {path.name} ...", flush=True)
         try:
             seconds = execute(path, out_dir, args.timeout)
@@ -54,7 +54,7 @@ def main(argv=None):
             return 1
         total += seconds
         print(f"  {seconds:6.1f} s  -> {out_dir / path.name}", flush=True)
-    print(f"all six notebooks: {total:.1f} s")
+    print(f"all {len(notebooks)} notebooks: {total:.1f} s")
     print("confusion matrices:")
     for png in sorted(runs_root.glob("*/*confusion*.png")):
         print(f"  {png}")

@@ -149,10 +149,10 @@ def explain_stage(model, stage, dataset, image_size, device, mistakes=12, seed=0
     targets = [CLASS_CODES.index(code) for code in chosen["predicted"]]
     maps = layer_gradcam(model, inputs, targets)
     random_maps = layer_gradcam(randomised_copy(model, seed), inputs, targets)
-    # Ranked on the signed maps: the shown heatmaps in the same order, except that the pixels
-    # with negative evidence (all 0 once shown) keep their order instead of tying.
+    # Ranked on the signed 7x7 maps: upsampling adds no information (only ties and smoothness),
+    # and cells with negative evidence (all 0 once shown) keep their order instead of tying.
+    chosen["rank_correlation"] = [rank_correlation(a, b) for a, b in zip(maps.cpu(), random_maps.cpu())]
     size = inputs.shape[-2:]
-    chosen["rank_correlation"] = [rank_correlation(a, b) for a, b in zip(upsample(maps, size), upsample(random_maps, size))]
     chosen["stage"] = stage
     return Explanations(chosen[EXPLAINED_COLUMNS], inputs[:, 0].detach().cpu(), to_heatmaps(maps, size),
                         to_heatmaps(random_maps, size))
@@ -172,14 +172,16 @@ def explanation_table(explained):
 
 
 def save_explanations(explained, out_dir):
-    """Write the heatmap figures, the sanity check and explanations.csv into `out_dir`; return the table."""
-    out_dir = Path(out_dir)
+    """Write the heatmap figures, the sanity check and explanations.csv into `out_dir`; return their paths."""
+    out_dir, figures = Path(out_dir), {}
     for name, each in explained.items():
         stage = each.table["stage"].iat[0]
-        save_figure(out_dir / f"gradcam_{stage}.png", plot_class_explanations({name: each.select("classes")}))
-        save_figure(out_dir / f"mistakes_{stage}.png",
-                    plot_heatmap_gallery(each.select("mistakes"), f"{name}: most confident mistakes"))
+        figures[f"gradcam_{stage}.png"] = plot_class_explanations({name: each.select("classes")})
+        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(each.select("mistakes"),
+                                                                f"{name}: most confident mistakes")
     table = explanation_table(explained)
-    save_figure(out_dir / "sanity_check.png", plot_rank_correlations(table))
+    figures["sanity_check.png"] = plot_rank_correlations(table)
+    for file, figure in figures.items():
+        save_figure(out_dir / file, figure)
     write_csv(out_dir / "explanations.csv", table, index=False)
-    return table
+    return {file: out_dir / file for file in [*figures, "explanations.csv"]}

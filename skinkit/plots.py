@@ -90,12 +90,12 @@ def plot_per_class_f1(f1_by_model):
 
 
 def heatmap_panel(ax, image, heatmap, title):
-    """A gray image with its Grad-CAM heatmap on top (red = most evidence); empty when image is None."""
+    """A gray image tensor with its Grad-CAM heatmap on top (red = most evidence); empty when image is None."""
     ax.axis("off")
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title, fontsize=7)
     if image is not None:
-        ax.imshow(image, cmap="gray")
-        ax.imshow(heatmap, cmap="jet", alpha=0.4, vmin=0, vmax=1)
+        ax.imshow(image.numpy(), cmap="gray")
+        ax.imshow(heatmap.numpy(), cmap="jet", alpha=0.4, vmin=0, vmax=1)
 
 
 def explanation_title(row):
@@ -110,11 +110,11 @@ def plot_class_explanations(explained, randomised=False):
     the heatmaps of the same architecture with random weights instead (the sanity check).
     """
     columns = [(name, correct) for name in explained for correct in (True, False)]
-    figure, axes = plt.subplots(len(CLASS_CODES), len(columns), figsize=(2.3 * len(columns), 16), squeeze=False)
+    figure, axes = plt.subplots(len(CLASS_CODES), len(columns), figsize=(1.9 * len(columns), 14), squeeze=False)
     for column, (name, correct) in enumerate(columns):
         each = explained[name]
         heatmaps = each.random_heatmaps if randomised else each.heatmaps
-        label = f"{name}{' (random weights)' if randomised else ''}, {'right' if correct else 'wrong'}"
+        label = f"{name.replace('MobileNetV3-', '')}{' random' if randomised else ''}, {'right' if correct else 'wrong'}"
         for row, code in enumerate(CLASS_CODES):
             table = each.table
             match = ((table["true"] == code) & ((table["predicted"] == code) == correct)).to_numpy().nonzero()[0]
@@ -132,7 +132,7 @@ def plot_class_explanations(explained, randomised=False):
 def plot_heatmap_gallery(explained, title="", columns=4):
     """The explained images in a grid, each with its heatmap and true/predicted class."""
     rows = max(1, -(-len(explained.table) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows + 0.4), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.1 * rows + 0.4), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, heatmap, (_, row) in zip(axes.flat, explained.images, explained.heatmaps,
@@ -145,13 +145,16 @@ def plot_heatmap_gallery(explained, title="", columns=4):
 
 
 def plot_rank_correlations(table):
-    """Spearman correlation of trained vs randomised heatmaps, one dot per explained image and model."""
+    """Spearman correlation of trained vs randomised heatmaps: one dot per explained image, a bar at the median."""
     figure, ax = plt.subplots(figsize=(7, 3.6))
-    sns.boxplot(data=table, x="stage", y="rank_correlation", color="0.9", showfliers=False, ax=ax)
-    sns.stripplot(data=table, x="stage", y="rank_correlation", hue="figure", ax=ax, alpha=0.7)
+    order = list(table["stage"].unique())
+    sns.stripplot(data=table, x="stage", y="rank_correlation", hue="figure", order=order, alpha=0.7, ax=ax)
+    medians = table.groupby("stage")["rank_correlation"].median().reindex(order)
+    ax.scatter(range(len(order)), medians, marker="_", s=900, color="black", label="median", zorder=3)
     ax.axhline(0, color="0.5", linewidth=0.8, linestyle="--")
-    ax.set(ylim=(-1, 1), xlabel="", ylabel="Spearman rank correlation",
+    ax.set(ylim=(-1.05, 1.05), xlabel="", ylabel="Spearman rank correlation",
            title="Sanity check: trained vs randomised-weight heatmaps (near 1 = explains nothing)")
+    ax.legend(fontsize=8, loc="lower right")
     figure.tight_layout()
     plt.close(figure)
     return figure
