@@ -160,10 +160,11 @@ def explain_stage(model, stage, dataset, image_size, device, mistakes=12, seed=0
 
 def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, seed=0):
     """Explanations of the fine-tuned Large and Small on the validation split ({name: Explanations})."""
+    models = {name: load_stage_model(runs_root, stage)[0] for name, stage in FINAL_STAGES.items()}  # both, or stop
     val_set = SkinLesionDataset(Path(data_root) / "val")
-    return {name: explain_stage(to_device(load_stage_model(runs_root, stage)[0], device), stage, val_set,
-                                image_size, device, mistakes, seed)
-            for name, stage in FINAL_STAGES.items()}
+    return {name: explain_stage(to_device(model, device), FINAL_STAGES[name], val_set, image_size, device,
+                                mistakes, seed)
+            for name, model in models.items()}
 
 
 def explanation_table(explained):
