@@ -65,10 +65,16 @@ def upsample(maps, size):
 
 
 def to_heatmaps(maps, size):
-    """Grad-CAM's display form: positive evidence only, resized to `size`, each map scaled to [0, 1]."""
+    """Grad-CAM's display form: positive evidence only, resized to `size`, each map stretched to [0, 1].
+
+    Min-max scaling, as pytorch-grad-cam shows maps: a nearly uniform map (a model that has
+    learned little) is stretched until its small differences show; the sanity check tells
+    whether they mean anything. A constant map becomes all 0.
+    """
     maps = upsample(maps.clamp_min(0), size)
-    peaks = maps.flatten(1).amax(dim=1).clamp_min(torch.finfo(maps.dtype).tiny)
-    return maps / peaks.view(-1, 1, 1)
+    low = maps.flatten(1).amin(dim=1).view(-1, 1, 1)
+    spread = maps.flatten(1).amax(dim=1).view(-1, 1, 1) - low
+    return (maps - low) / spread.clamp_min(torch.finfo(maps.dtype).tiny)
 
 
 def gradcam(model, inputs, targets):
