@@ -20,7 +20,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(INSTALLED)
 
-## make run: execute all six notebooks on the default data (data/course if present, else the sample)
+## make run: execute all seven notebooks on the default data (data/course if present, else the sample)
 run: $(INSTALLED)
 	$(BIN)/python scripts/run_notebooks.py
 
@@ -38,7 +38,7 @@ test: $(INSTALLED)
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) notebooks/; \
 		status=$$?; rm -rf $$runs; exit $$status
 
-## make smoke: the six notebooks in smoke mode with per-notebook wall times (a benchmark)
+## make smoke: the seven notebooks in smoke mode with per-notebook wall times (a benchmark)
 smoke: $(INSTALLED)
 	runs=$$(mktemp -d) && SKINKIT_RUNS=$$runs $(BIN)/python scripts/run_notebooks.py --smoke; \
 		status=$$?; rm -rf $$runs; exit $$status

@@ -1,4 +1,4 @@
-"""Execute the six notebooks headless, in order, keeping executed copies beside the results.
+"""Execute the numbered notebooks headless, in order, keeping executed copies beside the results.
 
 What the cells print (each epoch's line, each stage's summary, warnings) is shown as it happens.
 
@@ -67,8 +67,8 @@ def main(argv=None):
         print(sample_notice(ROOT), flush=True)
     runs_root = default_runs_root(ROOT, args.smoke)  # where the notebooks write their run folders
     out_dir = runs_root / "notebooks"
-    total = 0.0
-    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+    total, notebooks = 0.0, sorted((ROOT / "notebooks").glob("0*.ipynb"))
+    for path in notebooks:
         print(f"running {path.name} ...", flush=True)
         try:
             seconds = execute(path, out_dir, args.timeout)
@@ -78,7 +78,7 @@ def main(argv=None):
             return 1
         total += seconds
         print(f"  {seconds:6.1f} s  -> {out_dir / path.name}", flush=True)
-    print(f"all six notebooks: {total:.1f} s")
+    print(f"all {len(notebooks)} notebooks: {total:.1f} s")
     print("confusion matrices:")
     for png in sorted(runs_root.glob("*/*confusion*.png")):
         print(f"  {png}")

@@ -106,3 +106,74 @@ def plot_per_class_f1(f1_by_model):
     ax.set(title="F1 per class", xlabel="class", ylabel="F1")
     plt.close(ax.figure)
     return ax.figure
+
+
+def heatmap_panel(ax, image, heatmap, title):
+    """A gray image tensor with its Grad-CAM heatmap on top (red = most evidence); empty when image is None."""
+    ax.axis("off")
+    ax.set_title(title, fontsize=7)
+    if image is not None:
+        ax.imshow(image.numpy(), cmap="gray")
+        ax.imshow(heatmap.numpy(), cmap="jet", alpha=0.4, vmin=0, vmax=1)
+
+
+def explanation_title(row):
+    """'true mel -> nv 0.93': the true class, the prediction and its softmax confidence."""
+    return f"true {row['true']} -> {row['predicted']} {row['confidence']:.2f}"
+
+
+def plot_class_explanations(explained, randomised=False):
+    """Per class (rows), each model's most confident correct and wrong prediction with its heatmap.
+
+    `explained` maps a model name to its Explanations of the class examples; `randomised` shows
+    the heatmaps of the same architecture with random weights instead (the sanity check).
+    """
+    columns = [(name, correct) for name in explained for correct in (True, False)]
+    figure, axes = plt.subplots(len(CLASS_CODES), len(columns), figsize=(1.9 * len(columns), 14), squeeze=False)
+    for column, (name, correct) in enumerate(columns):
+        each = explained[name]
+        heatmaps = each.random_heatmaps if randomised else each.heatmaps
+        label = f"{name.replace('MobileNetV3-', '')}{' random' if randomised else ''}, {'right' if correct else 'wrong'}"
+        for row, code in enumerate(CLASS_CODES):
+            table = each.table
+            match = ((table["true"] == code) & ((table["predicted"] == code) == correct)).to_numpy().nonzero()[0]
+            if len(match):
+                index = match[0]
+                heatmap_panel(axes[row, column], each.images[index], heatmaps[index],
+                              f"{label}\n{explanation_title(table.iloc[index])}")
+            else:
+                heatmap_panel(axes[row, column], None, None, f"{label}\ntrue {code}: none in validation")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def plot_heatmap_gallery(explained, title="", columns=4):
+    """The explained images in a grid, each with its heatmap and true/predicted class."""
+    rows = max(1, -(-len(explained.table) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.1 * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, heatmap, (_, row) in zip(axes.flat, explained.images, explained.heatmaps,
+                                            explained.table.iterrows()):
+        heatmap_panel(ax, image, heatmap, explanation_title(row))
+    figure.suptitle(title)
+    figure.tight_layout()
+    plt.close(figure)
+    return figure
+
+
+def plot_rank_correlations(table):
+    """Spearman correlation of trained vs randomised heatmaps: one dot per explained image, a bar at the median."""
+    figure, ax = plt.subplots(figsize=(7, 3.6))
+    order = list(table["stage"].unique())
+    sns.stripplot(data=table, x="stage", y="rank_correlation", hue="figure", order=order, alpha=0.7, ax=ax)
+    medians = table.groupby("stage")["rank_correlation"].median().reindex(order)
+    ax.scatter(range(len(order)), medians, marker="_", s=900, color="black", label="median", zorder=3)
+    ax.axhline(0, color="0.5", linewidth=0.8, linestyle="--")
+    ax.set(ylim=(-1.05, 1.05), xlabel="", ylabel="Spearman rank correlation",
+           title="Sanity check: trained vs randomised-weight heatmaps (near 1 = explains nothing)")
+    ax.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    plt.close(figure)
+    return figure

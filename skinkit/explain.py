@@ -1,0 +1,194 @@
+"""Notebook 7: Grad-CAM heatmaps of the fine-tuned models, their mistakes, and a sanity check.
+
+Grad-CAM comes from captum (`LayerGradCam`) on the last block of `model.features`; the images go
+through the same evaluation preprocessing as validation (`BatchAugment(train=False)`).
+"""
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from captum.attr import LayerAttribution, LayerGradCam
+from scipy.stats import spearmanr
+
+from .augment import BatchAugment
+from .classes import CLASS_CODES
+from .compare import FINAL_STAGES
+from .data import SkinLesionDataset
+from .loaders import make_loader
+from .models import build_model
+from .plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
+from .runs import save_figure, write_csv
+from .stage import load_stage_model
+from .training import to_device
+
+EXPLAINED_COLUMNS = ["file", "stage", "figure", "true", "predicted", "confidence", "rank_correlation"]
+
+
+@contextmanager
+def unchanged(model):
+    """Run a block in eval mode, then give back the model's train/eval modes and requires_grad flags."""
+    modes = [module.training for module in model.modules()]
+    flags = [param.requires_grad for param in model.parameters()]
+    try:
+        yield model.eval()
+    finally:
+        for module, training in zip(model.modules(), modes):
+            module.training = training
+        for param, flag in zip(model.parameters(), flags):
+            param.requires_grad_(flag)
+
+
+def model_inputs(model, images, image_size):
+    """uint8 gray images (N, 1, H, W) -> the normalised 3-channel batch the model saw in validation."""
+    device = next(model.parameters()).device
+    return BatchAugment(model.architecture, image_size, train=False).to(device)(images.to(device))
+
+
+def layer_gradcam(model, inputs, targets, batch_size=16):
+    """Signed Grad-CAM maps (N, 1, h, w) of class `targets` at the last block of `model.features`."""
+    targets = torch.as_tensor(targets, device=inputs.device)
+    with unchanged(model):
+        # captum asks autograd for the gradient at the block's output itself, so a frozen base
+        # (requires_grad=False) still gives a map; no parameter's .grad is touched.
+        cam = LayerGradCam(model, model.features[-1])
+        return torch.cat([cam.attribute(batch, target=target).detach().float()
+                          for batch, target in zip(inputs.split(batch_size), targets.split(batch_size))])
+
+
+def upsample(maps, size):
+    """(N, 1, h, w) maps -> (N, H, W) on the CPU, bilinearly resized to the input's `size`."""
+    return LayerAttribution.interpolate(maps, tuple(size), interpolate_mode="bilinear").squeeze(1).cpu()
+
+
+def to_heatmaps(maps, size):
+    """Grad-CAM's display form: positive evidence only, resized to `size`, each map stretched to [0, 1].
+
+    Min-max scaling, as pytorch-grad-cam shows maps: a nearly uniform map (a model that has
+    learned little) is stretched until its small differences show; the sanity check tells
+    whether they mean anything. A constant map becomes all 0.
+    """
+    maps = upsample(maps.clamp_min(0), size)
+    low = maps.flatten(1).amin(dim=1).view(-1, 1, 1)
+    spread = maps.flatten(1).amax(dim=1).view(-1, 1, 1) - low
+    return (maps - low) / spread.clamp_min(torch.finfo(maps.dtype).tiny)
+
+
+def gradcam(model, inputs, targets):
+    """Grad-CAM heatmaps (N, H, W) in [0, 1] for class `targets`, at the input's size."""
+    return to_heatmaps(layer_gradcam(model, inputs, targets), inputs.shape[-2:])
+
+
+@torch.inference_mode()
+def predictions(model, dataset, image_size, device, batch_size=25):
+    """One row per image of `dataset`: file, true and predicted class code, softmax confidence."""
+    model = to_device(model, device)
+    loader = make_loader(dataset, BatchAugment(model.architecture, image_size, train=False),
+                         batch_size, device, num_workers=0)
+    with unchanged(model):
+        probabilities = torch.cat([model(images.to(device)).softmax(dim=1).float().cpu()
+                                   for images, _ in loader])
+    confidence, predicted = probabilities.max(dim=1)
+    codes = np.array(CLASS_CODES)
+    return pd.DataFrame({"file": dataset.img_labels["file"], "true": codes[dataset.img_labels["label"]],
+                         "predicted": codes[predicted.numpy()], "confidence": confidence.numpy()})
+
+
+def class_examples(table):
+    """Per class, its most confident correct and most confident wrong prediction (absent if none)."""
+    rows = []
+    for code in CLASS_CODES:
+        of_class = table[table["true"] == code].sort_values("confidence", ascending=False)
+        for chosen in (of_class["predicted"] == code, of_class["predicted"] != code):
+            rows.append(of_class[chosen].head(1).assign(figure="classes"))
+    return pd.concat(rows, ignore_index=True)
+
+
+def confident_mistakes(table, count=12):
+    """The `count` wrong predictions made with the highest confidence."""
+    wrong = table[table["true"] != table["predicted"]]
+    return wrong.nlargest(count, "confidence").assign(figure="mistakes").reset_index(drop=True)
+
+
+def randomised_copy(model, seed=0):
+    """The same architecture with freshly initialised weights (seeded), for the sanity check."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        random_model = build_model(model.architecture, pretrained=False)
+    return to_device(random_model, next(model.parameters()).device).eval()
+
+
+def rank_correlation(first, second):
+    """Spearman rank correlation of two maps' pixels (NaN when either map is constant)."""
+    first, second = first.flatten().numpy(), second.flatten().numpy()
+    if first.min() == first.max() or second.min() == second.max():
+        return float("nan")
+    return float(spearmanr(first, second).statistic)
+
+
+@dataclass
+class Explanations:
+    """Explained images of one model: a table (one row per image) and aligned tensors."""
+
+    table: pd.DataFrame
+    images: torch.Tensor
+    heatmaps: torch.Tensor
+    random_heatmaps: torch.Tensor
+
+    def select(self, figure):
+        """The rows (and their images and heatmaps) shown in `figure` ("classes" or "mistakes")."""
+        keep = (self.table["figure"] == figure).to_numpy()
+        index = torch.as_tensor(np.flatnonzero(keep), dtype=torch.long)
+        return Explanations(self.table[keep].reset_index(drop=True), self.images[index],
+                            self.heatmaps[index], self.random_heatmaps[index])
+
+
+def explain_stage(model, stage, dataset, image_size, device, mistakes=12, seed=0):
+    """Grad-CAM of the class examples and most confident mistakes of `model`, trained and randomised."""
+    table = predictions(model, dataset, image_size, device)
+    chosen = pd.concat([class_examples(table), confident_mistakes(table, mistakes)], ignore_index=True)
+    positions = pd.Index(dataset.img_labels["file"]).get_indexer(chosen["file"])
+    inputs = model_inputs(model, torch.stack([dataset.image(i) for i in positions]), image_size)
+    targets = [CLASS_CODES.index(code) for code in chosen["predicted"]]
+    maps = layer_gradcam(model, inputs, targets)
+    random_maps = layer_gradcam(randomised_copy(model, seed), inputs, targets)
+    # Ranked on the signed 7x7 maps: upsampling adds no information (only ties and smoothness),
+    # and cells with negative evidence (all 0 once shown) keep their order instead of tying.
+    chosen["rank_correlation"] = [rank_correlation(a, b) for a, b in zip(maps.cpu(), random_maps.cpu())]
+    size = inputs.shape[-2:]
+    chosen["stage"] = stage
+    return Explanations(chosen[EXPLAINED_COLUMNS], inputs[:, 0].detach().cpu(), to_heatmaps(maps, size),
+                        to_heatmaps(random_maps, size))
+
+
+def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, seed=0):
+    """Explanations of the fine-tuned Large and Small on the validation split ({name: Explanations})."""
+    models = {name: load_stage_model(runs_root, stage)[0] for name, stage in FINAL_STAGES.items()}  # both, or stop
+    val_set = SkinLesionDataset(Path(data_root) / "val")
+    return {name: explain_stage(to_device(model, device), FINAL_STAGES[name], val_set, image_size, device,
+                                mistakes, seed)
+            for name, model in models.items()}
+
+
+def explanation_table(explained):
+    """All explained images of all models, one row each (what explanations.csv holds)."""
+    return pd.concat([each.table for each in explained.values()], ignore_index=True)
+
+
+def save_explanations(explained, out_dir):
+    """Write the heatmap figures, the sanity check and explanations.csv into `out_dir`; return their paths."""
+    out_dir, figures = Path(out_dir), {}
+    for name, each in explained.items():
+        stage = each.table["stage"].iat[0]
+        figures[f"gradcam_{stage}.png"] = plot_class_explanations({name: each.select("classes")})
+        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(each.select("mistakes"),
+                                                                f"{name}: most confident mistakes")
+    table = explanation_table(explained)
+    figures["sanity_check.png"] = plot_rank_correlations(table)
+    for file, figure in figures.items():
+        save_figure(out_dir / file, figure)
+    write_csv(out_dir / "explanations.csv", table, index=False)
+    return {file: out_dir / file for file in [*figures, "explanations.csv"]}

@@ -1,0 +1,144 @@
+"""Grad-CAM explanations: heatmap shape and range, untouched models, the sanity check, saved files."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from skinkit import explain
+from skinkit.data import SkinLesionDataset
+from skinkit.models import build_model
+from skinkit.plots import plot_class_explanations, plot_heatmap_gallery
+from skinkit.stage import MissingPrerequisite
+from skinkit.training import to_device
+
+from .helpers import SAMPLE
+
+SIZE = 64
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def val_set():
+    return SkinLesionDataset(SAMPLE / "val")
+
+
+def fresh_model(name, frozen, seed=0):
+    torch.manual_seed(seed)
+    return to_device(build_model(name, pretrained=False, freeze_base=frozen), CPU)
+
+
+def inputs_for(model, dataset, count=4):
+    return explain.model_inputs(model, torch.stack([dataset.image(i) for i in range(count)]), SIZE)
+
+
+@pytest.mark.parametrize("frozen", [True, False], ids=["frozen", "unfrozen"])
+@pytest.mark.parametrize("name", ["large", "small"])
+def test_heatmaps_have_the_input_size_and_lie_in_unit_range(name, frozen, val_set):
+    model = fresh_model(name, frozen)
+    heatmaps = explain.gradcam(model, inputs_for(model, val_set), [0, 3, 4, 5])
+    assert heatmaps.shape == (4, SIZE, SIZE)
+    assert torch.isfinite(heatmaps).all() and heatmaps.min() >= 0 and heatmaps.max() <= 1
+    # A frozen base must not silence the gradient: every map that has evidence peaks at 1.
+    peaks = heatmaps.flatten(1).amax(dim=1)
+    assert (peaks > 0).any() and torch.allclose(peaks[peaks > 0], torch.ones(1))
+
+
+def test_the_model_is_left_exactly_as_it_was(val_set):
+    model = fresh_model("small", frozen=True).train()
+    model.classifier[2].eval()  # a mix of modes must come back as it was, module by module
+    model.features[0][0].weight.requires_grad_(True)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    modes = [m.training for m in model.modules()]
+    flags = [p.requires_grad for p in model.parameters()]
+    explain.gradcam(model, inputs_for(model, val_set), [1, 2, 3, 4])
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # BN statistics too
+    assert [m.training for m in model.modules()] == modes
+    assert [p.requires_grad for p in model.parameters()] == flags
+    assert all(p.grad is None for p in model.parameters())
+    assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())
+
+
+def test_the_same_model_gives_the_same_map_and_random_weights_another(val_set):
+    model = fresh_model("small", frozen=False)
+    inputs = inputs_for(model, val_set)
+    maps = explain.upsample(explain.layer_gradcam(model, inputs, [5] * 4), inputs.shape[-2:])
+    again = explain.upsample(explain.layer_gradcam(model, inputs, [5] * 4), inputs.shape[-2:])
+    assert all(explain.rank_correlation(a, b) == pytest.approx(1.0) for a, b in zip(maps, again))
+    copy = explain.randomised_copy(model, seed=1)
+    assert copy.architecture == "small" and not copy.training
+    assert not torch.equal(copy.features[0][0].weight, model.features[0][0].weight)
+    assert torch.equal(copy.features[0][0].weight, explain.randomised_copy(model, seed=1).features[0][0].weight)
+
+
+def train_briefly(model, dataset, steps=8, size=128):
+    """A few Adam steps on the sample's training images, so the model has learned something."""
+    images = torch.stack([dataset.image(i) for i in range(len(dataset))])
+    labels = torch.tensor(dataset.img_labels["label"].to_numpy())
+    inputs = explain.model_inputs(model, images, size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(inputs), labels).backward()
+        optimizer.step()
+    return model.eval()
+
+
+def test_trained_and_randomised_heatmaps_differ_measurably(val_set):
+    model = train_briefly(fresh_model("small", frozen=False), SkinLesionDataset(SAMPLE / "train"))
+    explained = explain.explain_stage(model, "small_finetune", val_set, 128, CPU, mistakes=6)  # 4x4 maps
+    correlations = explained.table["rank_correlation"]
+    assert correlations.notna().all() and correlations.between(-1, 1).all()
+    assert correlations.median() < 0.8
+    assert (explained.heatmaps - explained.random_heatmaps).abs().mean() > 0.05
+
+
+def test_class_examples_and_confident_mistakes_are_chosen_by_confidence():
+    table = pd.DataFrame({"file": list("abcdef"), "true": ["mel", "mel", "mel", "nv", "nv", "bcc"],
+                          "predicted": ["mel", "mel", "nv", "mel", "nv", "nv"],
+                          "confidence": [0.6, 0.9, 0.7, 0.95, 0.5, 0.4]})
+    examples = explain.class_examples(table)
+    assert examples["file"].tolist() == ["f", "b", "c", "e", "d"]  # bcc wrong; mel right, wrong; nv ...
+    assert (examples["figure"] == "classes").all()
+    mistakes = explain.confident_mistakes(table, count=2)
+    assert mistakes["file"].tolist() == ["d", "c"] and (mistakes["figure"] == "mistakes").all()
+
+
+def test_rank_correlation():
+    ramp = torch.arange(16.0).view(4, 4)
+    assert explain.rank_correlation(ramp, ramp ** 2) == pytest.approx(1.0)
+    assert explain.rank_correlation(ramp, -ramp) == pytest.approx(-1.0)
+    assert math.isnan(explain.rank_correlation(ramp, torch.zeros(4, 4)))
+
+
+def shown_images(figure):
+    """How many panels of a figure show an image."""
+    return sum(1 for ax in figure.axes if ax.images)
+
+
+def test_saved_files_and_csv_rows_match_the_images_shown(val_set, tmp_path):
+    explained = {"MobileNetV3-Small": explain.explain_stage(fresh_model("small", False), "small_finetune",
+                                                            val_set, SIZE, CPU, mistakes=5)}
+    saved = explain.save_explanations(explained, tmp_path)
+    assert sorted(saved) == ["explanations.csv", "gradcam_small_finetune.png", "mistakes_small_finetune.png",
+                             "sanity_check.png"]
+    assert all(path.stat().st_size > 0 for path in saved.values())
+    assert not list(tmp_path.glob(".*.tmp"))
+    rows = pd.read_csv(saved["explanations.csv"])
+    assert rows.columns.tolist() == explain.EXPLAINED_COLUMNS
+    each = explained["MobileNetV3-Small"]
+    assert len(rows) == len(each.images) == len(each.heatmaps) == len(each.random_heatmaps)
+    classes, mistakes = each.select("classes"), each.select("mistakes")
+    assert shown_images(plot_class_explanations({"Small": classes})) == len(classes.table)
+    assert shown_images(plot_heatmap_gallery(mistakes)) == len(mistakes.table) == 5
+    assert rows["file"].tolist() == [*classes.table["file"], *mistakes.table["file"]]
+    assert (mistakes.table["true"] != mistakes.table["predicted"]).all()
+    assert np.allclose(rows["confidence"], each.table["confidence"])
+
+
+def test_missing_fine_tuned_models_name_the_notebook_to_run(tmp_path):
+    with pytest.raises(MissingPrerequisite, match="03_large_finetuning.ipynb"):
+        explain.explain_final_models(tmp_path, SAMPLE, SIZE, CPU)
