@@ -1,4 +1,4 @@
-"""The seed's augmentation applied to whole uint8 batches on the training device.
+"""The project report's augmentation applied to whole uint8 batches on the training device.
 
 Per-image transforms (see `transforms.py`) cost ~2 ms an image on one CPU core, as much as a
 MobileNetV3 training step; here one affine warp per batch does rotation, flips, resize and

@@ -28,9 +28,9 @@ def _preprocessing(model_name, image_size):
 
 
 def train_transform(model_name, image_size=None):
-    """The seed's training augmentation: rotation ±20°, brightness/contrast jitter 0.3, both flips."""
+    """The project report's training augmentation: rotation ±20°, brightness/contrast jitter 0.3, both flips."""
     resize_step, *rest = _preprocessing(model_name, image_size)
-    # Resizing first is the same geometry as the seed's rotate-then-resize (rotation about the
+    # Resizing first is the same geometry as the project report's rotate-then-resize (rotation about the
     # centre commutes with scaling) but rotates and jitters 40% fewer pixels.
     return v2.Compose([
         resize_step,

@@ -1,4 +1,4 @@
-"""BatchAugment: the seed's augmentation on whole batches, checked against transforms v2."""
+"""BatchAugment: the project report's augmentation on whole batches, checked against transforms v2."""
 
 import pytest
 import torch

@@ -1,9 +1,9 @@
-"""`python -m skinkit bench`: the kit's speed-ups over the seed notebook's pipeline, measured side by side.
+"""`python -m skinkit bench`: the kit's speed-ups over the project report's pipeline, measured side by side.
 
 Three measurements in one run, each timed in alternation (ABAB...) so that other work on the
 machine hits both sides alike; the best run of each side is kept:
 
-- pipeline: the seed's per-sample pipeline (PNG read and decoded on every access, PIL transforms,
+- pipeline: the project report's per-sample pipeline (PNG read and decoded on every access, PIL transforms,
   per-sample collation) against the kit's training loader (images decoded once into memory,
   whole-batch BatchAugment in the collate), both in the main process with num_workers=0;
 - training step: the kit's step (channels_last model and input, the precision `skinkit.precision`

@@ -75,7 +75,7 @@ def run(args):
     torch.manual_seed(0)
     train_set = SkinLesionDataset(Path(data_root) / "train")
     setup = measuring_setup(device, sizes, data_root, train_set, freed_memory_kept)
-    say(f"pipeline: seed-style vs kit on {len(train_set)} training images")
+    say(f"pipeline: report-style vs kit on {len(train_set)} training images")
     pipeline = measure_pipeline(train_set, sizes, device)
     training = measure_training(sizes, device)
     say(f"epochs: small_frozen with num_workers {WORKER_COUNTS} and pure compute")

@@ -1,4 +1,4 @@
-"""Augmented training images per second: the seed's per-sample pipeline against the kit's loader."""
+"""Augmented training images per second: the project report's per-sample pipeline against the kit's loader."""
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -11,7 +11,7 @@ from .timing import alternate, best_rate
 
 
 def seed_transform(image_size=224):
-    """The seed notebook's per-sample training transform (torchvision transforms v1, on PIL images)."""
+    """The project report's per-sample training transform (torchvision transforms v1, on PIL images)."""
     from torchvision import transforms
     from torchvision.models import MobileNet_V3_Large_Weights
 
@@ -26,7 +26,7 @@ def seed_transform(image_size=224):
 
 
 class SeedStyleDataset(Dataset):
-    """The seed's dataset: every access reads and decodes the PNG file, then transforms it."""
+    """The project report's dataset: every access reads and decodes the PNG file, then transforms it."""
 
     def __init__(self, augmented, transform):
         base = augmented.base
@@ -54,7 +54,7 @@ def batch_puller(loader, n_batches):
 
 
 def pipeline_loaders(train_set, sizes, device):
-    """(seed-style, kit) loaders over the same oversampled training samples, both num_workers=0."""
+    """(report-style, kit) loaders over the same oversampled training samples, both num_workers=0."""
     augmented = AugmentedDataset(train_set, weights=RECIPES["large_frozen"].oversampling)
     generator = torch.Generator().manual_seed(0)
     seed = DataLoader(SeedStyleDataset(augmented, seed_transform(sizes.image_size)),
