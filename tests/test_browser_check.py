@@ -1,24 +1,13 @@
 """The browser check's own logic: what counts as a failure and how it is reported (no browser needed)."""
 
-import importlib.util
 import json
-import sys
 
 import nbformat
 import pytest
 
-from .helpers import ROOT
+from .helpers import ROOT, load_script
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("browser_check", ROOT / "scripts" / "browser_check.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("browser_check", module)  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-check = load_script()
+check = load_script("browser_check")
 
 
 def test_page_measurements_become_failures_naming_the_cell_and_what_was_found():

@@ -4,7 +4,6 @@ The release is built from the bundled sample (105 images); no test touches the r
 """
 
 import hashlib
-import importlib.util
 import json
 import re
 import socket
@@ -292,27 +291,6 @@ def test_the_default_source_is_the_isic_bucket_with_a_15_s_timeout():
     from skinkit import download as module
     assert module.BASE_URL == "https://isic-challenge-data.s3.amazonaws.com/2018/"
     assert inspect.signature(download).parameters["timeout"].default == 15
-
-
-# --- `make run` says when it falls back to the sample ---------------------------------------------------
-
-def load_run_notebooks():
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_a_full_run_on_the_sample_says_so_and_how_to_get_the_course(tmp_path, monkeypatch):
-    monkeypatch.delenv("SKINKIT_DATA", raising=False)
-    notice = load_run_notebooks().sample_notice
-    (tmp_path / "data" / "sample").mkdir(parents=True)
-    assert "105-image sample" in notice(tmp_path) and "`make data`" in notice(tmp_path)
-    (tmp_path / "data" / "course").mkdir()
-    assert notice(tmp_path) is None
-    (tmp_path / "data" / "course").rmdir()
-    monkeypatch.setenv("SKINKIT_DATA", str(tmp_path / "elsewhere"))
-    assert notice(tmp_path) is None
 
 
 def test_make_data_downloads_then_prepares_the_course_preset():
