@@ -14,12 +14,12 @@ from .augment import BatchAugment
 from .baselines import always_majority_accuracy
 from .classes import NUM_CLASSES
 from .data import SkinLesionDataset, list_labelled_images
-from .evaluation import classification_table, confusion_matrix
+from .evaluation import classification_table, confusion_matrix, labels_from_confusion
 from .findings import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
 from .intervals import CONFIDENCE, SCORES, difference_interval, score_interval
 from .loaders import make_loader
 from .models import count_parameters
-from .runs import read_json, save_figure, write_csv, write_json
+from .runs import read_confusion, read_json, save_figure, write_csv, write_json
 from .training import predict_labels, to_device
 from .plots import plot_confusion_matrices
 
@@ -152,17 +152,12 @@ def test_results(models, data_root, image_size, device, out_dir, confidence=CONF
 
 def stage_confusion(runs_root, stage):
     """The validation confusion matrix (counts) saved by a finished stage."""
-    frame = pd.read_csv(Path(runs_root) / stage / "confusion_matrix.csv", index_col="true")
-    frame.columns.name = "predicted"
-    return frame
+    return read_confusion(Path(runs_root) / stage / "confusion_matrix.csv")
 
 
 def per_class_f1(counts):
     """Per-class F1 from a confusion matrix of counts (via scikit-learn on the implied labels)."""
-    cm = counts.to_numpy()
-    pairs = [(t, p) for t in range(len(cm)) for p in range(len(cm)) for _ in range(int(cm[t, p]))]
-    y_true, y_pred = zip(*pairs) if pairs else ((), ())
-    return classification_table(list(y_true), list(y_pred))["f1"]
+    return classification_table(*labels_from_confusion(counts))["f1"]
 
 
 def summary_table(runs_root, costs, test):

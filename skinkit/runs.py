@@ -88,6 +88,13 @@ def read_history(path):
     return pd.read_csv(path).reindex(columns=HISTORY_COLUMNS)
 
 
+def read_confusion(path):
+    """A saved confusion_matrix.csv as a counts table (rows = true class, columns = predicted)."""
+    frame = pd.read_csv(path, index_col="true")
+    frame.columns.name = "predicted"
+    return frame
+
+
 def data_fingerprint(data_root):
     """SHA-256 of the dataset's manifest.csv, or else of its sorted file list with sizes."""
     data_root = Path(data_root)

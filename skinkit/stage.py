@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 import torch
 import torchvision
 from torch import nn
@@ -22,8 +21,8 @@ from .models import build_model, set_base_trainable
 from .plots import plot_confusion_matrices
 from .precision import precision_for
 from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
-from .runs import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_history,
-                   read_json, save_checkpoint, save_figure, write_csv, write_json)
+from .runs import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
+                   read_history, read_json, save_checkpoint, save_figure, write_csv, write_json)
 from .training import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
                        to_device, train_model)
 
@@ -213,8 +212,7 @@ def load_finished(run_dir, config):
     metrics = read_json(run_dir / "metrics.json")
     training = TrainingResult(**{series: history[column].tolist() for column, series in HISTORY_SERIES.items()},
                               best_epoch=metrics["best_epoch"] - 1, model=model)
-    confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col="true")
-    confusion.columns.name = "predicted"
+    confusion = read_confusion(run_dir / "confusion_matrix.csv")
     train_images = len(list_labelled_images(Path(config["data_root"]) / "train"))
     return StageResult(run_dir, config, model, training, metrics, confusion,
                        classification_table(*labels_from_confusion(confusion)), train_images)
