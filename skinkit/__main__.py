@@ -5,12 +5,12 @@ import dataclasses
 import sys
 
 from . import bench, grading
-from .download import BASE_URL, DEFAULT_OUT, DownloadError, download
-from .precision import PRECISIONS
+from .data.download import BASE_URL, DEFAULT_OUT, DownloadError, download
+from .training.precision import PRECISIONS
 from .errors import KitError, one_line
-from .prepare import PRESETS, PrepareError, prepare
-from .recipes import RECIPES, SELECTION_RULES
-from .stage import run_stage
+from .data.prepare import PRESETS, PrepareError, prepare
+from .training.recipes import RECIPES, SELECTION_RULES
+from .training.stage import run_stage
 
 
 def download_command(args):

@@ -7,10 +7,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .classes import CLASS_CODES
-from .data import check_data_root
-from .recipes import RECIPES
-from .stage import require_stage, run_stage
-from .training import pick_device
+from .data.dataset import check_data_root
+from .training.recipes import RECIPES
+from .training.stage import require_stage, run_stage
+from .training.loop import pick_device
 
 SMOKE_EPOCHS = 1
 SMOKE_IMAGE_SIZE = 64
@@ -66,7 +66,7 @@ class Settings:
     recipe: object = None
 
     def run_stage(self, **kwargs):
-        """Train this notebook's stage (see `skinkit.stage.run_stage`)."""
+        """Train this notebook's stage (see `skinkit.training.stage.run_stage`)."""
         return run_stage(self.recipe, self.data_root, self.runs_root, seed=self.seed,
                          image_size=self.image_size, resume=self.resume, **kwargs)
 

@@ -5,8 +5,8 @@ import platform
 import pytest
 import torch
 
-from skinkit import allocator
-from skinkit.training import prepare_device
+from skinkit.training import allocator
+from skinkit.training.loop import prepare_device
 
 
 def minor_page_faults_of_filling(n_bytes):
@@ -39,7 +39,7 @@ def test_other_platforms_are_left_alone(monkeypatch, system, libc):
 
 def test_prepare_device_tunes_the_cpu_only(monkeypatch):
     calls = []
-    monkeypatch.setattr("skinkit.training.keep_freed_memory", lambda: calls.append("cpu"))
+    monkeypatch.setattr("skinkit.training.loop.keep_freed_memory", lambda: calls.append("cpu"))
     prepare_device(torch.device("cuda"))
     prepare_device(torch.device("mps"))
     assert calls == []

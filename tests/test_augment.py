@@ -4,9 +4,9 @@ import pytest
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from skinkit.augment import BatchAugment
-from skinkit.data import SkinLesionDataset
-from skinkit.transforms import eval_transform, train_transform, weights_preprocessing
+from skinkit.data.augment import BatchAugment
+from skinkit.data.dataset import SkinLesionDataset
+from skinkit.data.transforms import eval_transform, train_transform, weights_preprocessing
 
 from .helpers import SAMPLE
 

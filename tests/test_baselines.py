@@ -2,7 +2,7 @@
 
 import pytest
 
-from skinkit.baselines import (CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance,
+from skinkit.reporting.chance import (CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance,
                                likely_causes)
 
 

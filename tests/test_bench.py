@@ -11,7 +11,7 @@ import skinkit
 from skinkit import bench
 from skinkit.bench import cli, epochs, pipeline, steps, timing
 from skinkit.bench import report as bench_report
-from skinkit.data import SkinLesionDataset
+from skinkit.data.dataset import SkinLesionDataset
 
 SAMPLE = Path(skinkit.__file__).parents[1] / "data" / "sample"
 CPU = torch.device("cpu")

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from skinkit.classes import CLASS_CODES
-from skinkit.plots import needs_log_scale, plot_class_distribution
+from skinkit.reporting.plots import needs_log_scale, plot_class_distribution
 
 SAMPLE_COUNTS = pd.DataFrame({split: [5] * 7 for split in ("train", "val", "test")}, index=list(CLASS_CODES))
 COURSE_COUNTS = pd.DataFrame({"train": [112, 148, 343, 36, 253, 2073, 35],

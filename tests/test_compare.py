@@ -10,12 +10,12 @@ import torch
 from torch import nn
 
 from skinkit.classes import CLASS_CODES
-from skinkit import compare
-from skinkit.compare import (FINAL_STAGES, conclusion, cost_table, latency_summary, mflops, per_class_f1,
+from skinkit.reporting import comparison as compare
+from skinkit.reporting.comparison import (FINAL_STAGES, conclusion, cost_table, latency_summary, mflops, per_class_f1,
                              readable_table, summary_table, trained_epochs, validation_table)
-from skinkit.findings import TEXT_WIDTH
-from skinkit.models import build_model
-from skinkit.runs import write_json
+from skinkit.reporting.conclusion import TEXT_WIDTH
+from skinkit.training.models import build_model
+from skinkit.training.run_folders import write_json
 
 from .helpers import SAMPLE
 

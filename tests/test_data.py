@@ -8,7 +8,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from skinkit.classes import OVERSAMPLING_WEIGHTS
-from skinkit.data import AugmentedDataset, DatasetError, SkinLesionDataset, class_counts
+from skinkit.data.dataset import AugmentedDataset, DatasetError, SkinLesionDataset, class_counts
 
 from .conftest import SAMPLE_ROOT
 

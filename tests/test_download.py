@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from skinkit.__main__ import main
-from skinkit.download import RECORD, DownloadError, download
-from skinkit.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
+from skinkit.data.download import RECORD, DownloadError, download
+from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
 
 from .helpers import ROOT
 from .isic_fixtures import (GROUND_TRUTH_ZIP, IMAGES_ZIP, ground_truth_table, groupings_table,
@@ -288,7 +288,7 @@ def test_a_host_that_never_answers_is_given_up_after_the_timeout(tmp_path):
 def test_the_default_source_is_the_isic_bucket_with_a_15_s_timeout():
     import inspect
 
-    from skinkit import download as module
+    from skinkit.data import download as module
     assert module.BASE_URL == "https://isic-challenge-data.s3.amazonaws.com/2018/"
     assert inspect.signature(download).parameters["timeout"].default == 15
 

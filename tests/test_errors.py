@@ -8,12 +8,12 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from skinkit.__main__ import main
-from skinkit.data import DatasetError
+from skinkit.data.dataset import DatasetError
 from skinkit.errors import CheckpointError, KitError, one_line
 from skinkit.grading import GradingInputError
-from skinkit.models import PretrainedWeightsUnavailable
-from skinkit.prepare import PrepareError
-from skinkit.stage import MissingPrerequisite
+from skinkit.training.models import PretrainedWeightsUnavailable
+from skinkit.data.prepare import PrepareError
+from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE
 

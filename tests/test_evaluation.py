@@ -4,7 +4,7 @@ import pytest
 from sklearn import metrics
 
 from skinkit.classes import CLASS_CODES
-from skinkit.evaluation import classification_table, metrics_report
+from skinkit.reporting.metrics import classification_table, metrics_report
 
 Y_TRUE = [0, 0, 1, 1, 2, 5, 5, 5, 6]
 Y_PRED = [0, 1, 1, 1, 5, 5, 5, 0, 6]

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
-from skinkit import explain
-from skinkit.data import SkinLesionDataset
-from skinkit.models import build_model
-from skinkit.plots import plot_class_explanations, plot_heatmap_gallery
-from skinkit.stage import MissingPrerequisite
-from skinkit.training import to_device
+from skinkit.reporting import gradcam as explain
+from skinkit.data.dataset import SkinLesionDataset
+from skinkit.training.models import build_model
+from skinkit.reporting.plots import plot_class_explanations, plot_heatmap_gallery
+from skinkit.training.stage import MissingPrerequisite
+from skinkit.training.loop import to_device
 
 from .helpers import SAMPLE
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
-from skinkit.baselines import CHANCE_BALANCED_ACCURACY
-from skinkit.intervals import SCORES, difference_interval, score_interval, stratified_resamples
+from skinkit.reporting.chance import CHANCE_BALANCED_ACCURACY
+from skinkit.reporting.intervals import SCORES, difference_interval, score_interval, stratified_resamples
 
 SKLEARN = {
     "accuracy": metrics.accuracy_score,

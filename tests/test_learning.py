@@ -11,12 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from skinkit.augment import BatchAugment
-from skinkit.baselines import always_majority_accuracy
-from skinkit.data import AugmentedDataset, SkinLesionDataset, class_counts
-from skinkit.loaders import make_loader
-from skinkit.models import build_model
-from skinkit.training import predict_labels, seed_everything, to_device, train_one_epoch
+from skinkit.data.augment import BatchAugment
+from skinkit.reporting.chance import always_majority_accuracy
+from skinkit.data.dataset import AugmentedDataset, SkinLesionDataset, class_counts
+from skinkit.data.loaders import make_loader
+from skinkit.training.models import build_model
+from skinkit.training.loop import predict_labels, seed_everything, to_device, train_one_epoch
 
 from .helpers import SAMPLE
 

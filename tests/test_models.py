@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torchvision import models as tv_models
 
-from skinkit.models import (PretrainedWeightsUnavailable, PretrainedWeightsWarning, build_model,
+from skinkit.training.models import (PretrainedWeightsUnavailable, PretrainedWeightsWarning, build_model,
                             count_parameters, unfreeze, weights_file)
 
 

@@ -8,11 +8,11 @@ import zipfile
 import pytest
 import torch
 
-from skinkit.loaders import default_num_workers
-from skinkit.models import build_model
-from skinkit.runs import save_checkpoint, write_json
-from skinkit.stage import load_stage_model
-from skinkit.training import memory_format, pick_device
+from skinkit.data.loaders import default_num_workers
+from skinkit.training.models import build_model
+from skinkit.training.run_folders import save_checkpoint, write_json
+from skinkit.training.stage import load_stage_model
+from skinkit.training.loop import memory_format, pick_device
 
 MPS = torch.device("mps")  # a device object only: nothing is allocated on it
 

@@ -7,10 +7,10 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from skinkit import explore
-from skinkit.data import DatasetError
+from skinkit.reporting import data_overview as explore
+from skinkit.data.dataset import DatasetError
 from skinkit.notebook import SMOKE_EPOCHS, SMOKE_IMAGE_SIZE, setup
-from skinkit.stage import MissingPrerequisite
+from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE
 

@@ -10,8 +10,8 @@ from PIL import Image
 
 from skinkit.__main__ import main
 from skinkit.classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
-from skinkit.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
-from skinkit.prepare import PRESETS, SPLITS, PrepareError, plan_splits, prepare
+from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
+from skinkit.data.prepare import PRESETS, SPLITS, PrepareError, plan_splits, prepare
 
 from .conftest import SAMPLE_ROOT, lesion_plan, make_ham10000
 from .isic_fixtures import write_dataverse_layout, write_isic_layout
@@ -125,7 +125,7 @@ def test_pngs_are_gray_squares_of_the_requested_size(sample_out):
 
 
 def test_output_loads_as_a_course_dataset(sample_out):
-    from skinkit.data import SkinLesionDataset
+    from skinkit.data.dataset import SkinLesionDataset
     dataset = SkinLesionDataset(sample_out[0] / "val")
     assert len(dataset) == 35
     assert dataset.img_labels["label"].value_counts().tolist() == [5] * 7

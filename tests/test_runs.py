@@ -15,10 +15,10 @@ import torch
 
 from skinkit import grading
 from skinkit.classes import CLASS_CODES
-from skinkit.plots import plot_history
-from skinkit.recipes import RECIPES
-from skinkit.runs import HISTORY_COLUMNS, atomic_path, load_checkpoint, read_json, write_json
-from skinkit.stage import StageResult, run_stage, same_run
+from skinkit.reporting.plots import plot_history
+from skinkit.training.recipes import RECIPES
+from skinkit.training.run_folders import HISTORY_COLUMNS, atomic_path, load_checkpoint, read_json, write_json
+from skinkit.training.stage import StageResult, run_stage, same_run
 
 from .helpers import ROOT, SAMPLE
 

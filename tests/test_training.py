@@ -5,11 +5,11 @@ import torch
 from sklearn import metrics
 from torch import nn
 
-from skinkit.augment import BatchAugment
-from skinkit.data import SkinLesionDataset
-from skinkit.loaders import make_loader
-from skinkit.models import build_model
-from skinkit.training import (TrainingResult, kept_epoch, pick_device, predict_labels, seed_everything,
+from skinkit.data.augment import BatchAugment
+from skinkit.data.dataset import SkinLesionDataset
+from skinkit.data.loaders import make_loader
+from skinkit.training.models import build_model
+from skinkit.training.loop import (TrainingResult, kept_epoch, pick_device, predict_labels, seed_everything,
                               step_scheduler, train_model)
 
 from .helpers import SAMPLE

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from ..data import SkinLesionDataset
-from ..loaders import default_num_workers
+from ..data.dataset import SkinLesionDataset
+from ..data.loaders import default_num_workers
 from ..notebook import project_root
-from ..precision import precision_for
-from ..training import pick_device, prepare_device
+from ..training.precision import precision_for
+from ..training.loop import pick_device, prepare_device
 from .epochs import WORKER_COUNTS, measure_epochs
 from .pipeline import measure_pipeline
 from .report import build_report, format_report

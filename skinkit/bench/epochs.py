@@ -5,10 +5,10 @@ from functools import partial
 import torch
 from torch.utils.data import Dataset
 
-from ..loaders import default_num_workers, stage_loaders
-from ..models import build_model
-from ..recipes import RECIPES, loss_and_optimizer
-from ..training import to_device, train_one_epoch
+from ..data.loaders import default_num_workers, stage_loaders
+from ..training.models import build_model
+from ..training.recipes import RECIPES, loss_and_optimizer
+from ..training.loop import to_device, train_one_epoch
 from .timing import alternate, best_seconds
 
 WORKER_COUNTS = (0, 1, 2)

@@ -3,10 +3,10 @@
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..augment import BatchAugment
-from ..data import AugmentedDataset, read_gray
-from ..loaders import make_loader
-from ..recipes import RECIPES
+from ..data.augment import BatchAugment
+from ..data.dataset import AugmentedDataset, read_gray
+from ..data.loaders import make_loader
+from ..training.recipes import RECIPES
 from .timing import alternate, best_rate
 
 

@@ -64,7 +64,7 @@ def format_header(setup):
              f"data {setup['data']} ({setup['train_images']} training images)",
              busy_machine_note(setup),
              setup.get("freed_memory_kept") and "  glibc malloc keeps freed memory for reuse here "
-                                                "(skinkit.allocator); only the plain training step "
+                                                "(skinkit.training.allocator); only the plain training step "
                                                 "runs without it",
              f"Pipeline: oversampled, augmented training batches of {setup['batch_size']} at "
              f"{setup['image_size']} px, num_workers=0 on both sides (same cores); kit augments "

@@ -4,10 +4,10 @@ import multiprocessing
 
 import torch
 
-from ..models import build_model
-from ..precision import Precision, precision_for
-from ..recipes import RECIPES, loss_and_optimizer
-from ..training import batch_to_device, to_device
+from ..training.models import build_model
+from ..training.precision import Precision, precision_for
+from ..training.recipes import RECIPES, loss_and_optimizer
+from ..training.loop import batch_to_device, to_device
 from .timing import alternate, best_rate, say, synchronize
 
 # Benchmark name of each training stage -> the recipe giving its model, freezing and loss weights.

@@ -9,7 +9,7 @@ tests check that they agree with scikit-learn.
 
 import numpy as np
 
-from .classes import NUM_CLASSES
+from ..classes import NUM_CLASSES
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .classes import CLASS_CODES
-from .errors import KitError
+from ..classes import CLASS_CODES
+from ..errors import KitError
 
 DATAVERSE_CSV = "HAM10000_metadata.csv"
 DATAVERSE_IMAGE_FOLDERS = ("images", ".", "HAM10000_images_part_1", "HAM10000_images_part_2")

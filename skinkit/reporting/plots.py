@@ -5,8 +5,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from .baselines import CHANCE_BALANCED_ACCURACY
-from .classes import CLASS_CODES
+from .chance import CHANCE_BALANCED_ACCURACY
+from ..classes import CLASS_CODES
 
 
 def confusion_heatmap(ax, frame, title, fmt):

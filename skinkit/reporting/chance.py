@@ -1,6 +1,6 @@
 """Reference points that every score is read against: chance and the always-`nv` classifier."""
 
-from .classes import CLASS_CODES, NUM_CLASSES
+from ..classes import CLASS_CODES, NUM_CLASSES
 
 CHANCE_BALANCED_ACCURACY = 1 / NUM_CLASSES
 MAJORITY_CLASS = "nv"

@@ -3,7 +3,7 @@
 from torch.utils.data import DataLoader, default_collate
 
 from .augment import BatchAugment
-from .data import AugmentedDataset
+from .dataset import AugmentedDataset
 
 
 class AugmentingCollate:

@@ -10,17 +10,17 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .augment import BatchAugment
-from .baselines import always_majority_accuracy
-from .classes import NUM_CLASSES
-from .data import SkinLesionDataset, list_labelled_images
-from .evaluation import classification_table, confusion_matrix, labels_from_confusion
-from .findings import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
+from ..data.augment import BatchAugment
+from .chance import always_majority_accuracy
+from ..classes import NUM_CLASSES
+from ..data.dataset import SkinLesionDataset, list_labelled_images
+from .metrics import classification_table, confusion_matrix, labels_from_confusion
+from .conclusion import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
 from .intervals import CONFIDENCE, SCORES, difference_interval, score_interval
-from .loaders import make_loader
-from .models import count_parameters
-from .runs import read_confusion, read_json, save_figure, write_csv, write_json
-from .training import predict_labels, to_device
+from ..data.loaders import make_loader
+from ..training.models import count_parameters
+from ..training.run_folders import read_confusion, read_json, save_figure, write_csv, write_json
+from ..training.loop import predict_labels, to_device
 from .plots import plot_confusion_matrices
 
 FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "small_finetune"}

@@ -14,16 +14,16 @@ import torch
 from captum.attr import LayerAttribution, LayerGradCam
 from scipy.stats import spearmanr
 
-from .augment import BatchAugment
-from .classes import CLASS_CODES
-from .compare import FINAL_STAGES
-from .data import SkinLesionDataset
-from .loaders import make_loader
-from .models import build_model
+from ..data.augment import BatchAugment
+from ..classes import CLASS_CODES
+from .comparison import FINAL_STAGES
+from ..data.dataset import SkinLesionDataset
+from ..data.loaders import make_loader
+from ..training.models import build_model
 from .plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
-from .runs import save_figure, write_csv
-from .stage import load_stage_model
-from .training import to_device
+from ..training.run_folders import save_figure, write_csv
+from ..training.stage import load_stage_model
+from ..training.loop import to_device
 
 EXPLAINED_COLUMNS = ["file", "stage", "figure", "true", "predicted", "confidence", "rank_correlation"]
 

@@ -1,6 +1,6 @@
 """Build a course-format dataset (train/val/test folders of gray square PNGs) from HAM10000.
 
-The source may be in either public layout (see `skinkit.ham10000`): the same images give
+The source may be in either public layout (see `skinkit.data.ham10000`): the same images give
 byte-identical output from both.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
+from ..classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
 from .ham10000 import PrepareError, check_images_exist, read_metadata
 
 SPLITS = ("train", "val", "test")

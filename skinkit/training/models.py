@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from torchvision import models
 
-from .classes import NUM_CLASSES
-from .errors import KitError
+from ..classes import NUM_CLASSES
+from ..errors import KitError
 
 
 class PretrainedWeightsUnavailable(KitError, RuntimeError):

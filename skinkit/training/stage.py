@@ -11,19 +11,19 @@ import torch
 import torchvision
 from torch import nn
 
-from .baselines import CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance, likely_causes
-from .classes import CLASS_CODES
-from .data import SkinLesionDataset, list_labelled_images
-from .errors import KitError
-from .evaluation import classification_table, confusion_matrix, labels_from_confusion, metrics_report
-from .loaders import stage_loaders
+from ..reporting.chance import CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance, likely_causes
+from ..classes import CLASS_CODES
+from ..data.dataset import SkinLesionDataset, list_labelled_images
+from ..errors import KitError
+from ..reporting.metrics import classification_table, confusion_matrix, labels_from_confusion, metrics_report
+from ..data.loaders import stage_loaders
 from .models import build_model, set_base_trainable
-from .plots import plot_confusion_matrices
+from ..reporting.plots import plot_confusion_matrices
 from .precision import precision_for
 from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
-from .runs import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
+from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
                    read_history, read_json, save_checkpoint, save_figure, write_csv, write_json)
-from .training import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
+from .loop import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
                        to_device, train_model)
 
 # Config keys that may change between an interrupted run and its resumption. The precision follows
@@ -222,7 +222,7 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
               device=None, num_workers=None, precision="auto"):
     """Train `recipe` on `data_root` into `runs_root/<stage>/`; continue from last.pt when `resume`.
 
-    `precision`: auto (chosen from the hardware, see `skinkit.precision`), fp32, bf16 or fp16.
+    `precision`: auto (chosen from the hardware, see `skinkit.training.precision`), fp32, bf16 or fp16.
     """
     device = torch.device(device) if device else pick_device()
     precision = precision_for(device, precision)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .classes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN,
+from ..classes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN,
                       CLASS_WEIGHTS_SMALL_FINETUNE, CLASS_WEIGHTS_SMALL_TRAIN, OVERSAMPLING_WEIGHTS)
 
 # Validation scores a stage can keep its best epoch by; "accuracy" is the project report's rule.

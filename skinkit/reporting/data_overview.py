@@ -5,9 +5,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .augment import BatchAugment
-from .classes import CLASS_CODES, OVERSAMPLING_WEIGHTS
-from .data import AugmentedDataset, SkinLesionDataset, check_data_root, class_counts
+from ..data.augment import BatchAugment
+from ..classes import CLASS_CODES, OVERSAMPLING_WEIGHTS
+from ..data.dataset import AugmentedDataset, SkinLesionDataset, check_data_root, class_counts
 from .plots import show_image_grid
 
 SPLIT_NAMES = ("train", "val", "test")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",
                    "seconds"]

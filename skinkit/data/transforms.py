@@ -3,7 +3,7 @@
 import torch
 from torchvision.transforms import v2
 
-from .models import pretrained_weights
+from ..training.models import pretrained_weights
 
 
 def weights_preprocessing(model_name, image_size=None):

@@ -9,9 +9,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
-from .classes import CLASS_CODES, LABEL_BY_DIGIT, NUM_CLASSES
-from .progress import progress_bar
-from .errors import KitError
+from ..classes import CLASS_CODES, LABEL_BY_DIGIT, NUM_CLASSES
+from ..progress import progress_bar
+from ..errors import KitError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 # Images beyond this many decoded bytes are decoded again on every access instead of cached,

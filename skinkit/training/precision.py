@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .errors import KitError
+from ..errors import KitError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

@@ -9,7 +9,7 @@ import textwrap
 
 import pandas as pd
 
-from .baselines import CHANCE_BALANCED_ACCURACY, MAJORITY_CLASS, is_near_chance, likely_causes
+from .chance import CHANCE_BALANCED_ACCURACY, MAJORITY_CLASS, is_near_chance, likely_causes
 
 TEXT_WIDTH = 88  # characters per printed line: fits a notebook panel on a laptop screen
 # A latency whose interquartile range exceeds this fraction of its median is called rough.

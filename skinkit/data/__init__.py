@@ -1,0 +1,1 @@
+"""Data: reading, preparing, downloading and augmenting the lesion images."""

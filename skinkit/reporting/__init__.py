@@ -1,0 +1,1 @@
+"""Reporting: metrics, intervals, plots and each notebook's analyses."""

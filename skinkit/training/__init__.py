@@ -1,0 +1,1 @@
+"""Training: models, recipes, the loop, run folders, precision."""
