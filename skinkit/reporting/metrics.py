@@ -51,3 +51,16 @@ def labels_from_confusion(counts):
     true, predicted = np.nonzero(cm)
     repeats = cm[true, predicted]
     return np.repeat(true, repeats), np.repeat(predicted, repeats)
+
+
+def recall_from_confusion(counts):
+    """Per-class recall from a confusion matrix (rows = true class); NaN where a class has no images."""
+    cm = np.asarray(counts, dtype=float)
+    support = cm.sum(-1)
+    diagonal = np.diagonal(cm, axis1=-2, axis2=-1)
+    return np.divide(diagonal, support, out=np.full(support.shape, np.nan), where=support > 0)
+
+
+def balanced_accuracy_from_confusion(counts):
+    """Mean recall over the classes that have images (as scikit-learn's balanced_accuracy_score)."""
+    return np.nanmean(recall_from_confusion(counts), axis=-1)
