@@ -10,7 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from skinkit.__main__ import main
 from skinkit.data.dataset import DatasetError
 from skinkit.errors import CheckpointError, KitError, one_line
-from skinkit.grading import GradingInputError
+from skinkit.grading.matrices import GradingInputError
 from skinkit.training.models import PretrainedWeightsUnavailable
 from skinkit.data.prepare import PrepareError
 from skinkit.training.stage import MissingPrerequisite
