@@ -32,6 +32,11 @@ def test_one_line_collapses_newlines():
     assert one_line(DatasetError("a\n  b\tc")) == "a b c"
 
 
+def test_one_line_can_be_cut_to_a_limit():
+    assert one_line(ValueError("x\n" * 300), limit=200) == "x " * 100
+    assert one_line(ValueError("x\n" * 300)) == " ".join(["x"] * 300)
+
+
 # --- the command line -------------------------------------------------------------
 
 

@@ -110,6 +110,14 @@ def test_read_confusion_matrix_returns_labelled_integer_counts(reference):
     assert cm.dtypes.map(pd.api.types.is_integer_dtype).all()
 
 
+def test_the_kits_own_run_folders_are_read_by_the_same_validating_reader(tmp_path):
+    from skinkit.training.run_folders import read_confusion
+
+    assert read_confusion(write_cm(tmp_path / "run", REFERENCE)).to_numpy().tolist() == REFERENCE.tolist()
+    with pytest.raises(matrices.GradingInputError, match="negative entry"):
+        read_confusion(bad_entry_cm(tmp_path / "bad.csv", -1))
+
+
 def test_integral_float_counts_are_accepted(tmp_path):
     cm = matrices.read_confusion_matrix(write_cm(tmp_path / "m.csv", REFERENCE.astype(float)))
     assert cm.to_numpy().tolist() == REFERENCE.tolist()

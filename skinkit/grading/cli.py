@@ -133,7 +133,9 @@ def run_one_student(references, whole_runs, args):
             files = folder_files(args.submission, ArchiveLimits(), stack)
         except GradingInputError as exc:
             return unusable("submission", exc)
-        grade = StudentGrade(files.name, "", grade_files(references, files, args.tolerance, not whole_runs))
+        student = Path(args.submission).resolve()
+        name = student.parent.name if student.name == "runs" else student.name  # alice/runs -> alice
+        grade = StudentGrade(name, "", grade_files(references, files, args.tolerance, not whole_runs))
     print(f"Reference:  {args.reference}\nSubmission: {args.submission}")
     print(f"Tolerance:  {args.tolerance:g} (absolute difference in recall)")
     for stage in grade.stages:
@@ -149,12 +151,12 @@ def run_one_student(references, whole_runs, args):
 
 def class_students(submission, stages, roster, stack):
     """(students, default output folder) of a class folder or a class archive (kept open by `stack`)."""
-    submission = Path(submission)
+    submission = Path(submission)  # messages name files from the class folder or archive on
     if submission.is_dir():
-        return group_students(folder_entries(submission), str(submission), roster), submission
+        return group_students(folder_entries(submission), submission.name, roster), submission
     archive = stack.enter_context(open_zip(submission, str(submission)))
-    return group_students(archive_entries(archive, str(submission), stages), str(submission), roster), \
-        submission.parent
+    entries = archive_entries(archive, submission.name, stages)
+    return group_students(entries, submission.name, roster), submission.parent
 
 
 def run_class(references, whole_runs, roster, args):

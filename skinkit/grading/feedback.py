@@ -75,6 +75,10 @@ def feedback_markdown(grade, tolerance):
     lines = [f"# Grading feedback: {grade.name}", "",
              f"{grade.passed} of {len(grade.stages)} stages passed. A stage passes when your validation split "
              f"matches the reference's and every class recall is within {tolerance:g} of it.", ""]
+    reasons = {stage.reason for stage in grade.stages if stage.verdict == "unusable"}
+    if len(reasons) == 1 and all(stage.verdict == "unusable" for stage in grade.stages):
+        return "\n".join(lines + [f"Your submission could not be opened: {reasons.pop()}", "",
+                                  "Hand in a plain zip of your runs/ folder, as the notebooks wrote it.", ""])
     for stage in grade.stages:
         lines += stage_markdown(stage, tolerance)
     return "\n".join(lines)

@@ -48,6 +48,9 @@ class StudentGrade:
 
 def grade_student(references, student, tolerance, single_stage=False):
     """Every reference stage graded against one student; a refused submission is unusable throughout."""
+    if not student.entries:
+        missing = [StageGrade(reference.stage, "missing", "nothing handed in") for reference in references]
+        return StudentGrade(student.name, student.student_id, missing)
     with ExitStack() as stack:
         try:
             files = student.open(ArchiveLimits(), stack)

@@ -113,9 +113,9 @@ def check_labels(raw, name):
 
 def check_counts(raw, name):
     """The entries as int64 counts; GradingInputError for a non-numeric, fractional or negative one."""
-    numbers = raw.apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce"))
-    reject_entries(numbers.isna().to_numpy(), raw, name, "non-numeric or empty entry")
-    values = numbers.to_numpy(dtype=float)
+    entries = pd.Series(raw.to_numpy().ravel()).str.strip()
+    values = pd.to_numeric(entries, errors="coerce").to_numpy(dtype=float).reshape(raw.shape)
+    reject_entries(np.isnan(values), raw, name, "non-numeric or empty entry")
     not_integer = ~np.isfinite(values) | (values != np.round(values))
     reject_entries(not_integer, raw, name, "non-integer entry")
     reject_entries(values < 0, raw, name, "negative entry")

@@ -90,13 +90,17 @@ def read_config(files, folder):
 
 
 def reference_stages(files):
-    """The stages of a reference runs folder; copies the kit moved aside (large_finetune-<date>) are skipped."""
+    """The stages of a reference runs folder in the order they ran (config.json's "created").
+
+    Copies the kit moved aside (large_finetune-<date>, whose config names another stage) are skipped.
+    """
     stages = []
     for folder in run_folders(files):
         config = read_config(files, folder)
         stage = folder_stage(files, folder)
         if config is not None and config.get("stage", stage) == stage:
             stages.append(ReferenceStage(stage, read_matrix(files, folder), config))
+    stages.sort(key=lambda reference: (str(reference.config.get("created", "")), reference.stage))
     names = [reference.stage for reference in stages]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

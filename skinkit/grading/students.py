@@ -86,16 +86,18 @@ def folder_entries(folder):
         if path.is_dir() and not path.is_symlink():
             entries.append((path.name, lambda limits, stack, path=path: folder_readers(path, limits, stack)))
         elif path.name.lower().endswith(".zip") or PLATFORM_NAME.match(path.name):
-            entries.append((path.name, lambda limits, stack, path=path: upload_readers(path, limits, stack)))
+            shown = f"{Path(folder).name}/{path.name}"
+            entries.append((path.name, lambda limits, stack, path=path, shown=shown:
+                            upload_readers(path, shown, limits, stack)))
     return entries
 
 
-def upload_readers(path, limits, stack):
+def upload_readers(path, shown, limits, stack):
     """The readers of one uploaded file in a class folder: a zip's files, or the file itself if needed."""
     if path.is_symlink():
-        raise GradingInputError(f"{path}: a symbolic link, not a regular file (refused)")
+        raise GradingInputError(f"{shown}: a symbolic link, not a regular file (refused)")
     if path.name.lower().endswith(".zip"):
-        return zip_file_readers(path, str(path), limits, stack)
+        return zip_file_readers(path, shown, limits, stack)
     name = uploaded_name(path.name)
     return {name: lambda: read_file_bytes(path)} if name in READ_NAMES else {}
 
