@@ -6,18 +6,15 @@ import stat
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import balanced_accuracy_score
 
-from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
 from skinkit.grading import archives, students
-from skinkit.reporting.metrics import labels_from_confusion
 
 from .helpers import load_script
-from .test_grading import REFERENCE, RUN, moved
+from .isic_fixtures import zip_bytes  # {name or ZipInfo: bytes} -> zip bytes
+from .test_grading import REFERENCE, RUN, grade, moved, sklearn_balanced_accuracy
 
 STAGES = ("large_frozen", "large_finetune", "small_frozen", "small_finetune")
 
@@ -47,27 +44,6 @@ def write_tree(root, files):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     return Path(root)
-
-
-def zip_bytes(files, compression=zipfile.ZIP_DEFLATED):
-    """A zip in memory of {path or ZipInfo: bytes}."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def grade(capsys, reference, submission, *extra):
-    """`python -m skinkit grade` in-process: (exit code, stdout, stderr)."""
-    code = skinkit_main(["grade", "--reference", str(reference), "--submission", str(submission), *extra])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def sklearn_balanced_accuracy(counts):
-    frame = pd.DataFrame(counts, index=list(CLASS_CODES), columns=list(CLASS_CODES))
-    return balanced_accuracy_score(*labels_from_confusion(frame))
 
 
 @pytest.fixture
