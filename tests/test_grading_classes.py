@@ -342,3 +342,9 @@ def test_a_moodle_worksheet_roster_maps_participant_ids(tmp_path):
 def test_the_benchmark_script_grades_its_class(capsys):
     seconds = load_script("grading_benchmark").main(["--students", "3"])
     assert seconds > 0 and "graded 3 students x 4 stages" in capsys.readouterr().out
+
+
+def test_an_unwritable_feedback_folder_exits_2(capsys, reference, tmp_path):
+    (tmp_path / "taken").write_text("a file where the folder should go")
+    code, _, err = grade(capsys, reference, canvas_class(tmp_path), "--feedback", str(tmp_path / "taken"))
+    assert code == 2 and "cannot write feedback files to" in err and len(err.strip().splitlines()) == 1

@@ -118,7 +118,8 @@ def run_single(reference, args):
     if args.out:
         grade = StageGrade(reference.stage, "pass" if report.passed else "fail", report.reason, report)
         row = verdict_row(resolve_matrix_path(args.submission).parent.name, grade)
-        if not write_table(pd.DataFrame([row], columns=list(VERDICT_COLUMNS)), args.out, "verdicts"):
+        table = pd.DataFrame([row], columns=list(VERDICT_COLUMNS))
+        if not written(lambda: table.to_csv(args.out, index=False), args.out, "verdicts"):
             return EXIT_UNUSABLE
     return EXIT_PASS if report.passed else EXIT_FAIL
 
@@ -209,24 +210,20 @@ def write_outputs(grades, references, whole_runs, out, args):
     """Write the gradebook or verdicts CSV (when `out`) and the feedback files (--feedback); False on failure."""
     if out:
         table = gradebook(grades, [r.stage for r in references]) if whole_runs else verdicts_table(grades)
-        if not write_table(table, out, "gradebook" if whole_runs else "verdicts"):
+        if not written(lambda: table.to_csv(out, index=False), out, "gradebook" if whole_runs else "verdicts"):
             return False
     if args.feedback:
-        try:
-            paths = write_feedback(grades, args.feedback, args.tolerance)
-        except OSError as exc:
-            print(f"error: cannot write feedback to {args.feedback}: {exc.strerror or exc}", file=sys.stderr)
-            return False
-        print(f"{len(paths)} feedback files written to {args.feedback}")
+        return written(lambda: write_feedback(grades, args.feedback, args.tolerance), args.feedback,
+                       "feedback files")
     return True
 
 
-def write_table(table, out, what):
-    """Write a CSV; print where, or one line on stderr and False when it cannot be written."""
+def written(write, target, what):
+    """Call `write()`; print where `what` went, or one line on stderr and False when it cannot be written."""
     try:
-        table.to_csv(out, index=False)
+        write()
     except OSError as exc:
-        print(f"error: cannot write {what} to {out}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: cannot write {what} to {target}: {exc.strerror or exc}", file=sys.stderr)
         return False
-    print(f"{what.capitalize()} written to {out}")
+    print(f"{what.capitalize()} written to {target}")
     return True
