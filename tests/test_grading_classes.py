@@ -348,3 +348,17 @@ def test_an_unwritable_feedback_folder_exits_2(capsys, reference, tmp_path):
     (tmp_path / "taken").write_text("a file where the folder should go")
     code, _, err = grade(capsys, reference, canvas_class(tmp_path), "--feedback", str(tmp_path / "taken"))
     assert code == 2 and "cannot write feedback files to" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_empty_folder_against_a_runs_reference_is_unusable(capsys, reference, tmp_path):
+    (tmp_path / "nothing").mkdir()
+    code, _, err = grade(capsys, reference, tmp_path / "nothing")
+    assert code == 2 and "no confusion_matrix.csv and no student folders found" in err
+
+
+def test_a_roster_student_without_a_submission_is_missing_against_one_stage(capsys, tmp_path, roster):
+    reference = write_tree(tmp_path / "ref", runs_files(prefix="", stages=["large_finetune"])) / "large_finetune"
+    code, out, _ = grade(capsys, reference, canvas_class(tmp_path), "--roster", str(roster))
+    verdicts = pd.read_csv(tmp_path / "downloads" / "verdicts.csv").set_index("student")
+    assert code == 0 and verdicts.at["Max Absent", "verdict"] == "missing"
+    assert verdicts.at["Jane Smith", "verdict"] == "pass" and "1 missing" in out

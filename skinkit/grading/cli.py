@@ -131,6 +131,7 @@ def run_one_student(references, whole_runs, args):
             f"{args.submission}: not a folder; against a runs/ reference, give the student's runs/ folder"))
     with ExitStack() as stack:
         try:
+            check_not_empty_folder(args.submission)
             files = folder_files(args.submission, ArchiveLimits(), stack)
         except GradingInputError as exc:
             return unusable("submission", exc)
@@ -199,7 +200,8 @@ def gradebook_line(grade):
 def class_summary(grades, stages, whole_runs):
     """The closing line: how many students, and how many of each verdict."""
     verdicts = [stage.verdict for grade in grades for stage in grade.stages]
-    shown = ("pass", "fail", "missing", "unusable") if whole_runs else ("pass", "fail", "unusable")
+    shown = ("pass", "fail", "missing", "unusable") if whole_runs or "missing" in verdicts \
+        else ("pass", "fail", "unusable")
     counts = ", ".join(f"{verdicts.count(verdict)} {verdict}" for verdict in shown)
     if whole_runs:
         return f"Graded {len(grades)} students on {stages} stages: {counts}"

@@ -93,7 +93,7 @@ def verdict_row(student, grade):
     """The verdicts-table row of one student's only stage."""
     report = grade.report
     if report is None:
-        return dict(zip(VERDICT_COLUMNS, (student, "unusable", math.nan, "", grade.reason)))
+        return dict(zip(VERDICT_COLUMNS, (student, grade.verdict, math.nan, "", grade.reason)))
     return dict(zip(VERDICT_COLUMNS, (student, grade.verdict, report.balanced_accuracy_difference,
                                       report.worst_class, report.reason)))
 
