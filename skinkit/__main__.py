@@ -4,10 +4,11 @@ import argparse
 import dataclasses
 import sys
 
-from . import bench, grading
+from . import bench
 from .data.download import BASE_URL, DEFAULT_OUT, DownloadError, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
+from .grading import cli as grading
 from .data.prepare import PRESETS, PrepareError, prepare
 from .training.recipes import RECIPES, SELECTION_RULES
 from .training.stage import run_stage

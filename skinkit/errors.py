@@ -8,9 +8,9 @@ an error, so nbval and nbclient see the cell fail. Anything else is a bug and ke
 RED, BOLD_RED, RESET = "\x1b[31m", "\x1b[1;31m", "\x1b[0m"
 
 
-def one_line(error):
-    """The error's message on a single line (whitespace runs collapsed)."""
-    return " ".join(str(error).split()) or type(error).__name__
+def one_line(error, limit=None):
+    """The error's message on a single line (whitespace runs collapsed), cut to `limit` characters if given."""
+    return " ".join(str(error).split())[:limit] or type(error).__name__
 
 
 class KitError(Exception):

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from ..errors import CheckpointError
+from ..grading.matrices import read_confusion_matrix
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",
                    "seconds"]
@@ -89,10 +90,8 @@ def read_history(path):
 
 
 def read_confusion(path):
-    """A saved confusion_matrix.csv as a counts table (rows = true class, columns = predicted)."""
-    frame = pd.read_csv(path, index_col="true")
-    frame.columns.name = "predicted"
-    return frame
+    """A saved confusion_matrix.csv as validated counts (rows = true class, columns = predicted)."""
+    return read_confusion_matrix(path)
 
 
 def data_fingerprint(data_root):
