@@ -15,7 +15,7 @@ from skinkit.reporting.comparison import (FINAL_STAGES, conclusion, cost_table, 
                              readable_table, summary_table, trained_epochs, validation_table)
 from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.training.models import build_model
-from skinkit.training.run_folders import write_json
+from skinkit.files import write_json
 
 from .helpers import SAMPLE
 

@@ -24,7 +24,7 @@ from ..errors import KitError
 from .ham10000 import (GROUPING_COLUMNS, ISIC_GROUND_TRUTH_CSV, ISIC_GROUND_TRUTH_DIR, ISIC_GROUPINGS_CSV,
                        ISIC_IMAGES_DIR, ONE_HOT_COLUMNS, PrepareError, check_images_exist, read_csv,
                        read_metadata)
-from ..training.run_folders import read_json, write_json
+from ..files import read_json, write_json
 
 BASE_URL = "https://isic-challenge-data.s3.amazonaws.com/2018/"
 DEFAULT_OUT = "data/ham10000"

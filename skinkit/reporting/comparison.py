@@ -19,7 +19,8 @@ from .conclusion import chance_reading, conclusion, readable_table  # noqa: F401
 from .intervals import CONFIDENCE, SCORES, difference_interval, score_interval
 from ..data.loaders import make_loader
 from ..training.models import count_parameters
-from ..training.run_folders import read_confusion, read_json, save_figure, write_csv, write_json
+from ..files import read_json, save_figure, write_csv, write_json
+from ..training.run_folders import read_confusion
 from ..training.loop import predict_labels, to_device
 from .plots import plot_confusion_matrices
 

@@ -21,8 +21,9 @@ from .models import build_model, set_base_trainable
 from ..reporting.plots import plot_confusion_matrices
 from .precision import precision_for
 from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
+from ..files import read_json, save_figure, write_csv, write_json
 from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
-                   read_history, read_json, save_checkpoint, save_figure, write_csv, write_json)
+                          read_history, save_checkpoint)
 from .loop import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
                        to_device, train_model)
 
