@@ -57,13 +57,6 @@ def test_a_dead_plain_step_process_is_reported():
         plain.prepare("small_frozen")
 
 
-def test_cycled_dataset_repeats_images_and_labels(train_set):
-    cycled = epochs.CycledDataset(train_set, 2 * len(train_set) + 3)
-    assert len(cycled) == len(cycled.img_labels) == 2 * len(train_set) + 3
-    assert list(cycled.img_labels["file"][:3]) == list(train_set.img_labels["file"][:3])
-    assert torch.equal(cycled[len(train_set)][0], train_set[0][0])
-
-
 def test_goal_checks_compare_with_the_goals():
     report = {"pipeline_speedup": 6.0, "epoch_overhead": 1.2,
               "train_speedup": {"large_frozen": 2.0, "large_full": 1.2, "small_frozen": 2.0, "small_full": 2.0}}

@@ -252,6 +252,14 @@ def test_each_access_draws_a_fresh_augmentation(sample_train):
     assert not all(torch.equal(copies[0], copy) for copy in copies[1:])
 
 
+def test_length_cycles_the_items_in_order(sample_train):
+    cycled = AugmentedDataset(sample_train, length=2 * len(sample_train) + 3)
+    assert len(cycled) == len(cycled.img_labels) == 2 * len(sample_train) + 3
+    assert list(cycled.img_labels["file"][:3]) == list(sample_train.img_labels["file"][:3])
+    assert torch.equal(cycled[len(sample_train)][0], sample_train[0][0])
+    assert cycled[len(sample_train) + 1][1] == sample_train[1][1]
+
+
 def test_class_counts_names_every_class_including_empty_ones():
     counts = class_counts([0, 0, 5, 6])
     assert counts.index.tolist() == ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
