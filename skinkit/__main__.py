@@ -5,21 +5,17 @@ import dataclasses
 import sys
 
 from . import bench, grading
-from .data.download import BASE_URL, DEFAULT_OUT, DownloadError, download
+from .data.download import BASE_URL, DEFAULT_OUT, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
-from .data.prepare import PRESETS, PrepareError, prepare
+from .data.prepare import PRESETS, prepare
 from .training.recipes import RECIPES, SELECTION_RULES
 from .training.stage import run_stage
 
 
 def download_command(args):
     """Fetch the ISIC 2018 release of HAM10000 into --out (verified files are kept)."""
-    try:
-        record = download(args.out, mirror=args.mirror)
-    except DownloadError as error:
-        print(f"download: {error}", file=sys.stderr)
-        return 2
+    record = download(args.out, mirror=args.mirror)
     print(f"{record['images']} images ready in {args.out} (sizes and sha256 in download.json); next:\n"
           f"  python -m skinkit prepare --ham10000 {args.out} --out data/course")
     return 0
@@ -27,11 +23,7 @@ def download_command(args):
 
 def prepare_command(args):
     """Build a course-format dataset from a HAM10000 download."""
-    try:
-        manifest = prepare(args.ham10000, args.out, size=args.size, seed=args.seed, preset=args.preset)
-    except PrepareError as error:
-        print(f"prepare: {error}", file=sys.stderr)
-        return 2
+    manifest = prepare(args.ham10000, args.out, size=args.size, seed=args.seed, preset=args.preset)
     counts = manifest.groupby(["split", "dx"], observed=True).size().unstack(fill_value=0)
     print(counts.to_string())
     print(f"Wrote {len(manifest)} images and manifest.csv to {args.out}")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import skinkit
-from skinkit import bench
+from skinkit.__main__ import main
 from skinkit.bench import cli, epochs, pipeline, steps, timing
 from skinkit.bench import report as bench_report
 from skinkit.data.dataset import SkinLesionDataset
@@ -66,7 +66,7 @@ def test_goal_checks_compare_with_the_goals():
 
 
 def test_quick_json_run_ends_with_the_results(capsys):
-    assert bench.main(["--quick", "--json", "--data", str(SAMPLE), "--device", "cpu"]) == 0
+    assert main(["bench", "--quick", "--json", "--data", str(SAMPLE), "--device", "cpu"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert positive_finite(report["pipeline_speedup"]) and positive_finite(report["epoch_overhead"])
     assert set(report["train_speedup"]) == set(report["train_img_per_s"]) == STAGES
@@ -79,5 +79,6 @@ def test_quick_json_run_ends_with_the_results(capsys):
 
 
 def test_missing_data_is_reported(tmp_path, capsys):
-    assert bench.main(["--quick", "--data", str(tmp_path)]) == 2
-    assert "train/" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bench: ") and "train/" in err and len(err.strip().splitlines()) == 1
