@@ -15,7 +15,7 @@ from .chance import always_majority_accuracy
 from ..classes import NUM_CLASSES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
 from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
-from .conclusion import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
+from .conclusion import chance_reading
 from .intervals import CONFIDENCE, difference_interval, score_interval
 from ..data.loaders import make_loader
 from ..training.models import count_parameters
