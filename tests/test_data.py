@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from skinkit.classes import OVERSAMPLING_WEIGHTS
+from skinkit.training.recipes import OVERSAMPLING_WEIGHTS
 from skinkit.data.dataset import AugmentedDataset, DatasetError, SkinLesionDataset, class_counts
 
 from .conftest import SAMPLE_ROOT
