@@ -41,12 +41,12 @@ def test_alternate_runs_each_variant_in_turn_at_least_once():
     assert calls == ["a", "b", "a", "b", "a", "b"]
 
 
-def test_seed_and_kit_pipelines_yield_the_same_batch_shape(train_set):
-    seed, kit = pipeline.pipeline_loaders(train_set, timing.QUICK, CPU)
-    (seed_images, seed_labels), (kit_images, kit_labels) = next(iter(seed)), next(iter(kit))
-    assert seed_images.shape == kit_images.shape == (timing.QUICK.batch_size, 3, 32, 32)
-    assert seed_images.dtype == kit_images.dtype == torch.float32
-    assert len(seed_labels) == len(kit_labels) == timing.QUICK.batch_size
+def test_report_and_kit_pipelines_yield_the_same_batch_shape(train_set):
+    report, kit = pipeline.pipeline_loaders(train_set, timing.QUICK, CPU)
+    (report_images, report_labels), (kit_images, kit_labels) = next(iter(report)), next(iter(kit))
+    assert report_images.shape == kit_images.shape == (timing.QUICK.batch_size, 3, 32, 32)
+    assert report_images.dtype == kit_images.dtype == torch.float32
+    assert len(report_labels) == len(kit_labels) == timing.QUICK.batch_size
 
 
 def test_a_dead_plain_step_process_is_reported():
@@ -72,7 +72,7 @@ def test_quick_json_run_ends_with_the_results(capsys):
     assert set(report["train_speedup"]) == set(report["train_img_per_s"]) == STAGES
     assert all(positive_finite(v) for v in report["train_speedup"].values())
     assert all(positive_finite(report["train_img_per_s"][s][v]) for s in STAGES for v in ("kit", "plain"))
-    assert all(positive_finite(report["pipeline_img_per_s"][v]) for v in ("kit", "seed"))
+    assert all(positive_finite(report["pipeline_img_per_s"][v]) for v in ("kit", "report"))
     assert set(report["epoch_seconds_by_workers"]) == {"0", "1", "2"}
     assert all(positive_finite(s) for s in report["epoch_seconds_by_workers"].values())
     assert all(isinstance(goal["met"], bool) for goal in report["goals"].values())
