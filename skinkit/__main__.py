@@ -9,7 +9,7 @@ from .data.download import BASE_URL, DEFAULT_OUT, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
 from .data.prepare import PRESETS, prepare
-from .training.recipes import RECIPES, SELECTION_RULES
+from .training.recipes import IMAGE_SIZE, RECIPES, SELECTION_RULES
 from .training.stage import run_stage
 
 
@@ -59,7 +59,8 @@ def add_train_arguments(parser):
     parser.add_argument("--select-by", choices=SELECTION_RULES,
                         help="validation score that picks the kept epoch (default: balanced_accuracy; "
                              "accuracy is the project report's rule)")
-    parser.add_argument("--image-size", type=int, help="crop size (default: the weights' 224)")
+    parser.add_argument("--image-size", type=int, default=IMAGE_SIZE,
+                        help=f"crop size in pixels (default {IMAGE_SIZE}, the ImageNet weights' own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pretrained", type=pretrained_choice, default="auto", help="auto|true|false")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")

@@ -14,6 +14,10 @@ CLASS_WEIGHTS_SMALL_FINETUNE = (3.0, 3.0, 2.0, 5.0, 3.0, 1.0, 5.0)
 # How many times each training image is repeated (with a fresh augmentation each time).
 OVERSAMPLING_WEIGHTS = (4, 4, 2, 6, 2, 1, 6)
 
+# Crop size the models see, in pixels: the ImageNet weights' own (224 for both MobileNetV3s), as
+# in the project report. The one default for the command line, the notebooks and run_stage.
+IMAGE_SIZE = 224
+
 # Validation scores a stage can keep its best epoch by; "accuracy" is the project report's rule.
 SELECTION_RULES = ("balanced_accuracy", "accuracy")
 
