@@ -8,10 +8,11 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from skinkit.__main__ import main
+from skinkit.__main__ import build_parser, main
 from skinkit.reporting import data_overview as explore
 from skinkit.data.dataset import DatasetError
 from skinkit.notebook import SMOKE_EPOCHS, SMOKE_IMAGE_SIZE, setup
+from skinkit.training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE
@@ -158,3 +159,15 @@ def test_a_stage_trained_from_the_command_line_is_loaded_by_its_notebook(cli_run
     assert [path.name for path in tmp_path.iterdir()] == ["small_frozen"], "the run was moved aside"
     assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == written
     assert result.metrics == json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("stage", RECIPES)
+def test_each_training_notebook_runs_its_recipe_at_the_command_line_defaults(tmp_path, stage):
+    for earlier in RECIPES:  # set-up only checks that earlier stages have finished
+        (tmp_path / earlier).mkdir()
+        (tmp_path / earlier / "best.pt").touch()
+        (tmp_path / earlier / "metrics.json").touch()
+    settings = run_setup_cells(NOTEBOOK_OF_STAGE[stage], DATA_ROOT=SAMPLE, RUNS_ROOT=tmp_path)
+    cli = build_parser().parse_args(["train", "--stage", stage, "--data", str(SAMPLE)])
+    assert settings.recipe == RECIPES[stage]
+    assert (settings.image_size, settings.seed, settings.resume) == (cli.image_size, cli.seed, not cli.no_resume)
