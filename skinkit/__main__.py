@@ -66,7 +66,7 @@ def add_train_arguments(parser):
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--num-workers", type=int, help="DataLoader workers (default: per device)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="number format (default auto: fp16 on V100/T4-class GPUs, else fp32; see README)")
+                        help="number format (default auto: fp16 on V100/T4-class GPUs, else fp32; see docs/gpus.md)")
     parser.add_argument("--no-resume", action="store_true", help="start over (the old run is kept aside)")
 
 
