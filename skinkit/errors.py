@@ -27,3 +27,9 @@ class CheckpointError(KitError, ValueError):
     """A checkpoint file that cannot be loaded safely."""
 
     title = "Unreadable checkpoint"
+
+
+class PrepareError(KitError, ValueError):
+    """The HAM10000 source cannot give the requested dataset (raised while reading or preparing it)."""
+
+    title = "Cannot prepare the dataset"

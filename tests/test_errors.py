@@ -12,7 +12,7 @@ from skinkit.data.dataset import DatasetError
 from skinkit.errors import CheckpointError, KitError, one_line
 from skinkit.grading.matrices import GradingInputError
 from skinkit.training.models import PretrainedWeightsUnavailable
-from skinkit.data.prepare import PrepareError
+from skinkit.errors import PrepareError
 from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE

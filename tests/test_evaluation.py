@@ -1,5 +1,7 @@
 """The per-class table and metrics.json: one recall column (the project report's per-class accuracy)."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn import metrics
@@ -7,7 +9,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from skinkit.classes import CLASS_CODES
 from skinkit.reporting.metrics import (balanced_accuracy_from_confusion, classification_table, confusion_matrix,
-                                       metrics_report, recall_from_confusion)
+                                       metrics_report, recall_from_confusion, summary_metrics)
 
 Y_TRUE = [0, 0, 1, 1, 2, 5, 5, 5, 6]
 Y_PRED = [0, 1, 1, 1, 5, 5, 5, 0, 6]
@@ -34,3 +36,15 @@ def test_balanced_accuracy_from_confusion_matches_scikit_learn():
     counts = confusion_matrix(y_true, y_pred)
     assert balanced_accuracy_from_confusion(counts) == pytest.approx(balanced_accuracy_score(y_true, y_pred))
     assert np.isnan(recall_from_confusion(counts)[6])
+
+
+@pytest.mark.parametrize("y_true, y_pred", [(Y_TRUE, Y_PRED), ([0, 0, 3, 3, 3], [0, 6, 3, 0, 6])],
+                         ids=["several classes absent", "a class predicted but never true"])
+def test_summary_metrics_match_scikit_learn(y_true, y_pred):
+    with warnings.catch_warnings():  # scikit-learn notes a class predicted but never true
+        warnings.simplefilter("ignore", UserWarning)
+        expected = {"accuracy": metrics.accuracy_score(y_true, y_pred),
+                    "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+                    "macro_f1": metrics.f1_score(y_true, y_pred, labels=range(7), average="macro",
+                                                 zero_division=0)}
+    assert summary_metrics(y_true, y_pred) == pytest.approx(expected)

@@ -17,7 +17,8 @@ from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
 from skinkit.reporting.plots import plot_history
 from skinkit.training.recipes import RECIPES
-from skinkit.training.run_folders import HISTORY_COLUMNS, atomic_path, load_checkpoint, read_json, write_json
+from skinkit.files import atomic_path, read_json, write_json
+from skinkit.training.run_folders import HISTORY_COLUMNS, load_checkpoint
 from skinkit.training.stage import StageResult, run_stage, same_run
 
 from .helpers import ROOT, SAMPLE
