@@ -27,7 +27,7 @@ def melanoma_roc(y_true, probabilities):
 
 
 def screening_threshold(y_true, probabilities, target=SENSITIVITY_TARGET):
-    """The highest melanoma-probability threshold that flags at least `target` of these (validation) melanomas."""
+    """The highest melanoma-probability threshold flagging at least `target` of these (validation) melanomas."""
     _, tpr, thresholds = roc_curve(np.asarray(y_true) == MELANOMA, melanoma_scores(probabilities),
                                    drop_intermediate=False)
     return float(thresholds[np.argmax(tpr >= target)])

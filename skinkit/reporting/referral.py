@@ -41,7 +41,8 @@ def referral_curve(y_true, probabilities, fractions=REFERRED_FRACTIONS):
     for fraction in fractions:
         keep = np.zeros(len(order), dtype=bool)
         keep[order[: len(order) - int(round(fraction * len(order)))]] = True
-        rows.append({"referred_fraction": fraction, "balanced_accuracy": kept_balanced_accuracy(y_true, y_pred, keep),
+        rows.append({"referred_fraction": fraction,
+                     "balanced_accuracy": kept_balanced_accuracy(y_true, y_pred, keep),
                      "mel_recall": kept_melanoma_recall(y_true, y_pred, keep)})
     return pd.DataFrame(rows)
 

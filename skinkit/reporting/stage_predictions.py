@@ -23,7 +23,7 @@ def lists_the_split(table, images):
 
 
 def predict_dataset(model, dataset, image_size, device):
-    """(files, true labels, softmax probabilities) of `model` on a course-format dataset, as validation sees it."""
+    """(files, true labels, softmax probabilities) of `model` on a course-format dataset (as in validation)."""
     loader = make_loader(dataset, BatchAugment(model.architecture, image_size, train=False), 25, device,
                          num_workers=0)
     y_true, probabilities = predict_probabilities(to_device(model, device), loader, device)

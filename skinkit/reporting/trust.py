@@ -5,6 +5,7 @@ predictions_test.csv): nothing is predicted again. Every choice (the temperature
 threshold, the melanoma threshold) is made on validation and judged on test.
 """
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,15 +42,21 @@ class StageTrust:
     screening: dict            # the validation melanoma threshold applied to test
 
     def summary(self):
-        """The numbers trust.json keeps for this stage."""
-        return {"temperature": self.temperature, "ece_test_before": self.ece_before,
+        """The numbers trust.json keeps for this stage (an undefined score is null)."""
+        return without_nan({"temperature": self.temperature, "ece_test_before": self.ece_before,
                 "ece_test_after": self.ece_after, "mel_auc_test": self.screening["mel_auc"],
                 "mel_sensitivity_test": self.screening["sensitivity"],
                 "mel_specificity_test": self.screening["specificity"],
                 "referred_fraction_test": self.referral["referred_fraction"],
                 "balanced_accuracy_kept_test": self.referral["balanced_accuracy_kept"],
                 "pretrained": self.pretrained, "test_images": len(self.test),
-                "referral": self.referral, "melanoma_screening": self.screening}
+                "referral": self.referral, "melanoma_screening": self.screening})
+
+
+def without_nan(values):
+    """A dict (and the dicts in it) with NaN numbers replaced by None, which JSON writes as null."""
+    return {key: without_nan(value) if isinstance(value, dict) else
+            None if isinstance(value, float) and math.isnan(value) else value for key, value in values.items()}
 
 
 def analyse_stage(name, stage, runs_root, data_root, device=None, refer_fraction=REFER_FRACTION,
@@ -59,19 +66,20 @@ def analyse_stage(name, stage, runs_root, data_root, device=None, refer_fraction
     val_p, val_y, test_p, test_y = probabilities(val), true_labels(val), probabilities(test), true_labels(test)
     temperature = fit_temperature(val_p, val_y)
     scaled_val, scaled_test = temperature_scaled(val_p, temperature), temperature_scaled(test_p, temperature)
-    threshold = referral_threshold(scaled_val, refer_fraction)
-    fpr, tpr, _ = melanoma_roc(test_y, test_p)
+    referral = referral_result(test_y, scaled_test, referral_threshold(scaled_val, refer_fraction),
+                               confidence, seed)
+    screening = screening_result(test_y, test_p, screening_threshold(val_y, val_p, sensitivity_target),
+                                 confidence, seed)
+    config = read_json(Path(runs_root) / stage / "config.json")
     return StageTrust(
-        name=name, stage=stage, pretrained=bool(read_json(Path(runs_root) / stage / "config.json")["pretrained"]),
-        test=test, temperature=temperature, ece_before=expected_calibration_error(test_p, test_y),
+        name=name, stage=stage, pretrained=bool(config["pretrained"]), test=test, temperature=temperature,
+        ece_before=expected_calibration_error(test_p, test_y),
         ece_after=expected_calibration_error(scaled_test, test_y),
-        reliability_before=reliability_table(test_p, test_y), reliability_after=reliability_table(scaled_test, test_y),
+        reliability_before=reliability_table(test_p, test_y),
+        reliability_after=reliability_table(scaled_test, test_y),
         referral_curve=referral_curve(test_y, scaled_test),
-        referral={**referral_result(test_y, scaled_test, threshold, confidence, seed),
-                  "target_fraction": refer_fraction},
-        roc=(fpr, tpr),
-        screening={**screening_result(test_y, test_p, screening_threshold(val_y, val_p, sensitivity_target),
-                                      confidence, seed), "sensitivity_target": sensitivity_target})
+        referral={**referral, "target_fraction": refer_fraction}, roc=melanoma_roc(test_y, test_p)[:2],
+        screening={**screening, "sensitivity_target": sensitivity_target})
 
 
 def analyse_final_models(runs_root, data_root, device=None, **options):

@@ -26,6 +26,11 @@ def with_interval(value, low, high, digits=3):
     return f"{value:.{digits}f} [{bounds}]"
 
 
+def scored(values, key, digits=3):
+    """with_interval of values[key] and its bounds values[key_low], values[key_high]."""
+    return with_interval(values[key], values[f"{key}_low"], values[f"{key}_high"], digits)
+
+
 def calibration_table(results):
     """Temperature and test ECE before and after scaling, models as columns."""
     return pd.DataFrame({short_name(name): {
@@ -45,12 +50,10 @@ def referral_table(results, confidence=CONFIDENCE):
             "confidence threshold (validation)": f"{r['threshold']:.3f}",
             "test cases referred": f"{r['referred']} of {r['images']} ({r['referred_fraction']:.0%})",
             "balanced accuracy, all cases": f"{r['balanced_accuracy_all']:.3f}",
-            f"balanced accuracy, kept {level}": with_interval(
-                r["balanced_accuracy_kept"], r["balanced_accuracy_kept_low"], r["balanced_accuracy_kept_high"]),
+            f"balanced accuracy, kept {level}": scored(r, "balanced_accuracy_kept"),
             f"kept minus all {level}": f"[{r['gain_low']:+.3f}, {r['gain_high']:+.3f}]",
             "mel recall, all cases": f"{r['mel_recall_all']:.3f}",
-            f"mel recall, kept {level}": with_interval(r["mel_recall_kept"], r["mel_recall_kept_low"],
-                                                       r["mel_recall_kept_high"])}
+            f"mel recall, kept {level}": scored(r, "mel_recall_kept")}
     return pd.DataFrame(rows)
 
 
@@ -60,8 +63,8 @@ def melanoma_table(results, confidence=CONFIDENCE):
     return pd.DataFrame({short_name(name): {
         "mel vs rest AUC (test)": f"{s['mel_auc']:.3f}",
         f"threshold for >= {s['sensitivity_target']:.0%} sensitivity (val)": f"{s['threshold']:.3f}",
-        f"sensitivity on test {level}": with_interval(s["sensitivity"], s["sensitivity_low"], s["sensitivity_high"]),
-        f"specificity on test {level}": with_interval(s["specificity"], s["specificity_low"], s["specificity_high"]),
+        f"sensitivity on test {level}": scored(s, "sensitivity"),
+        f"specificity on test {level}": scored(s, "specificity"),
         "test images flagged": f"{s['flagged']} of {len(each.test)} ({s['melanomas']} melanomas)"}
         for name, each in results.items() for s in [each.screening]})
 
@@ -136,20 +139,20 @@ def melanoma_sentence(name, each):
     if s["sensitivity_low"] >= target:
         reading = f"its interval stays above the {target:.0%} target"
     elif s["sensitivity"] >= target:
-        reading = (f"it meets the {target:.0%} target, but its interval reaches down to {s['sensitivity_low']:.2f}: "
-                   f"the target is not assured on new images")
+        reading = (f"it meets the {target:.0%} target, but its interval reaches down to "
+                   f"{s['sensitivity_low']:.2f}: the target is not assured on new images")
     else:
         reading = f"it falls short of the {target:.0%} target chosen on validation"
     return (f"{short_name(name)}: melanoma-vs-rest AUC {s['mel_auc']:.3f} (0.5 is chance). At the threshold "
-            f"chosen on validation, test sensitivity is {with_interval(s['sensitivity'], s['sensitivity_low'], s['sensitivity_high'], 2)}: "
-            f"{reading}; specificity {s['specificity']:.2f}, so {1 - s['specificity']:.0%} of the other lesions "
-            f"would be flagged too.")
+            f"chosen on validation, test sensitivity is {scored(s, 'sensitivity', 2)}: {reading}; "
+            f"specificity {s['specificity']:.2f}, so {1 - s['specificity']:.0%} of the other lesions would be "
+            f"flagged too.")
 
 
-def separated_groups(scored, names):
+def separated_groups(rated, names):
     """'for Large, female < male (sex)': groups whose balanced-accuracy interval lies wholly below another's."""
     found = []
-    for (stage, attribute), rows in scored.groupby(["stage", "attribute"], sort=False):
+    for (stage, attribute), rows in rated.groupby(["stage", "attribute"], sort=False):
         found += [f"for {names[stage]}, {worse.group} < {better.group} ({attribute})"
                   for worse in rows.itertuples() for better in rows.itertuples() if worse.high < better.low]
     return found
@@ -158,38 +161,39 @@ def separated_groups(scored, names):
 def subgroup_sentences(subgroups, results, min_images):
     """How many groups could be scored, how wide their intervals are, and whether any group is shown worse."""
     if subgroups is None:
-        return ("Subgroups: this dataset's manifest.csv has no age, sex or body site, so nothing can be said "
-                "about whom the models fail (`python -m skinkit prepare` copies them from the HAM10000 metadata).")
+        return ("Subgroups: this dataset's manifest.csv has no age, sex or body site, so nothing can be "
+                "said about whom the models fail (`python -m skinkit prepare` copies them from the "
+                "HAM10000 metadata).")
     sizes = subgroups.drop_duplicates(["attribute", "group"]).set_index("group")["n"]
     small = sizes[sizes < min_images]
     words = [f"Subgroups: {len(small)} of {len(sizes)} groups have fewer than {min_images} test images and are "
              f"not scored ({', '.join(small.index)})." if len(small) else
              f"Subgroups: every group has at least {min_images} test images."]
-    scored = subgroups.dropna(subset=["balanced_accuracy"])
-    if scored.empty:
+    rated = subgroups.dropna(subset=["balanced_accuracy"])
+    if rated.empty:
         return words[0] + " No group can be compared with another."
-    widths = scored["high"] - scored["low"]
+    widths = rated["high"] - rated["low"]
     words.append(f"The balanced-accuracy intervals of the scored groups are {widths.min():.2f} to "
                  f"{widths.max():.2f} wide.")
-    separated = separated_groups(scored, {each.stage: short_name(name) for name, each in results.items()})
+    separated = separated_groups(rated, {each.stage: short_name(name) for name, each in results.items()})
     if separated:
         words.append(f"An interval lies wholly below another's {'; '.join(separated[:3])}: worth checking on "
                      f"more data, but groups also differ in their mix of lesions, so this alone does not show "
                      f"that the model treats a group unfairly.")
     else:
-        words.append("Within each attribute the intervals overlap: no group is shown to fare worse, which is not "
-                     "the same as showing that every group fares equally well.")
+        words.append("Within each attribute the intervals overlap: no group is shown to fare worse, which "
+                     "is not the same as showing that every group fares equally well.")
     return " ".join(words)
 
 
 def claims_paragraph(results):
     """What these numbers do and do not allow a student to claim, with the caution the run calls for."""
     images = len(next(iter(results.values())).test)
-    words = [f"You may claim these numbers for these {images} test images, drawn from the same collection as the "
-             f"training images. You may not claim that the models would do as well in another clinic, with "
-             f"another camera or on other skin types, that a group is served well when it was too small to score "
-             f"or its interval is wide, or that a referral rule or threshold is safe in practice: one test split "
-             f"cannot show that."]
+    words = [f"You may claim these numbers for these {images} test images, drawn from the same collection as "
+             f"the training images. You may not claim that the models would do as well in another clinic, "
+             f"with another camera or on other skin types, that a group is served well when it was too small "
+             f"to score or its interval is wide, or that a referral rule or threshold is safe in practice: one "
+             f"test split cannot show that."]
     random = [short_name(name) for name, each in results.items() if not each.pretrained]
     if random:
         words.append(f"{' and '.join(random)} started from random weights, not ImageNet's (pretrained: false): "

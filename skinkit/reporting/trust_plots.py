@@ -27,12 +27,14 @@ def reliability_panel(top, bottom, each):
     top.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
     top.bar(centres, before["accuracy"].fillna(0), width=width, alpha=0.45, edgecolor="tab:blue",
             label="before scaling")
-    top.plot(centres, after["accuracy"], marker="o", color="tab:orange", label=f"after (T = {each.temperature:.2f})")
+    top.plot(centres, after["accuracy"], marker="o", color="tab:orange",
+             label=f"after (T = {each.temperature:.2f})")
     top.set(title=f"{each.name}: ECE {each.ece_before:.3f} -> {each.ece_after:.3f}", xlim=(0, 1), ylim=(0, 1),
             ylabel="accuracy in bin")
     top.legend(loc="upper left", fontsize=8)
-    bottom.bar(centres - width / 4, before["count"], width=width / 2, color="tab:blue", alpha=0.6, label="before")
-    bottom.bar(centres + width / 4, after["count"], width=width / 2, color="tab:orange", alpha=0.8, label="after")
+    for shift, table, colour, label in ((-1, before, "tab:blue", "before"), (1, after, "tab:orange", "after")):
+        bottom.bar(centres + shift * width / 4, table["count"], width=width / 2, color=colour, alpha=0.7,
+                   label=label)
     bottom.set(xlim=(0, 1), xlabel="top-label confidence (15 equal-width bins)", ylabel="images in bin")
     bottom.legend(loc="upper left", fontsize=8)
 
