@@ -92,6 +92,7 @@ def test_reliability_table_counts_every_image_once(overconfident):
 
 # --- referral ---------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_referral_curve_scores_the_most_confident_cases_as_scikit_learn(overconfident):
     _, _, y_test, p_test = overconfident
     curve = referral.referral_curve(y_test, p_test)
