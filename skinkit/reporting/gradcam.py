@@ -1,7 +1,8 @@
 """Notebook 7: Grad-CAM heatmaps of the fine-tuned models, their mistakes, and a sanity check.
 
 Grad-CAM comes from captum (`LayerGradCam`) on the last block of `model.features`; the images go
-through the same evaluation preprocessing as validation (`BatchAugment(train=False)`).
+through the same evaluation preprocessing as validation (`BatchAugment(train=False)`). The
+images to explain are picked from each model's saved validation predictions (predictions_val.csv).
 """
 
 from contextlib import contextmanager
