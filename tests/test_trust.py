@@ -280,3 +280,19 @@ def test_groups_whose_intervals_do_not_overlap_are_named_and_overlapping_ones_ar
                          "low": [0.2, 0.5], "high": [0.4, 0.7]})
     assert words.separated_groups(rows, {"s": "Small"}) == ["for Small, female < male (sex)"]
     assert words.separated_groups(rows.assign(high=[0.6, 0.7]), {"s": "Small"}) == []
+
+
+def test_groups_of_a_model_at_chance_are_not_compared(analysed):
+    _, results, groups, _ = analysed
+    small = results["MobileNetV3-Small"]
+    rows = groups.assign(low=groups["balanced_accuracy"], high=groups["balanced_accuracy"])  # zero-width
+    rows.loc[rows["group"] == "male", ["balanced_accuracy", "low", "high"]] = 0.5
+    saved_score = small.referral["balanced_accuracy_all"]
+    try:
+        compared = " ".join(words.subgroup_sentences(rows, results, 15).split())
+        assert "for Small," in compared and "not compared" not in compared
+        small.referral["balanced_accuracy_all"] = 1 / 7
+        at_chance = " ".join(words.subgroup_sentences(rows, results, 15).split())
+        assert "Small is at chance overall" in at_chance and "for Small," not in at_chance
+    finally:
+        small.referral["balanced_accuracy_all"] = saved_score

@@ -158,6 +158,33 @@ def separated_groups(rated, names):
     return found
 
 
+def comparison_sentences(rated, results):
+    """Interval widths and separated groups of the models that are not at chance (whose group scores
+    would only count the lesion classes each group holds)."""
+    names = {each.stage: short_name(name) for name, each in results.items()}
+    at_chance = [each.stage for each in results.values()
+                 if is_near_chance(each.referral["balanced_accuracy_all"])]
+    one = len(at_chance) == 1
+    words = [f"{' and '.join(names[stage] for stage in at_chance)} {'is' if one else 'are'} at chance overall, "
+             f"so {'its' if one else 'their'} group scores only reflect how many lesion classes each group "
+             f"holds: they are not compared."] if at_chance else []
+    rated = rated[~rated["stage"].isin(at_chance)]
+    if rated.empty:
+        return words
+    widths = rated["high"] - rated["low"]
+    words.append(f"The balanced-accuracy intervals of the scored groups are {widths.min():.2f} to "
+                 f"{widths.max():.2f} wide.")
+    separated = separated_groups(rated, names)
+    if separated:
+        words.append(f"An interval lies wholly below another's {'; '.join(separated[:3])}: worth checking on "
+                     f"more data, but groups also differ in their mix of lesions, so this alone does not show "
+                     f"that the model treats a group unfairly.")
+    else:
+        words.append("Within each attribute the intervals overlap: no group is shown to fare worse, which "
+                     "is not the same as showing that every group fares equally well.")
+    return words
+
+
 def subgroup_sentences(subgroups, results, min_images):
     """How many groups could be scored, how wide their intervals are, and whether any group is shown worse."""
     if subgroups is None:
@@ -172,18 +199,7 @@ def subgroup_sentences(subgroups, results, min_images):
     rated = subgroups.dropna(subset=["balanced_accuracy"])
     if rated.empty:
         return words[0] + " No group can be compared with another."
-    widths = rated["high"] - rated["low"]
-    words.append(f"The balanced-accuracy intervals of the scored groups are {widths.min():.2f} to "
-                 f"{widths.max():.2f} wide.")
-    separated = separated_groups(rated, {each.stage: short_name(name) for name, each in results.items()})
-    if separated:
-        words.append(f"An interval lies wholly below another's {'; '.join(separated[:3])}: worth checking on "
-                     f"more data, but groups also differ in their mix of lesions, so this alone does not show "
-                     f"that the model treats a group unfairly.")
-    else:
-        words.append("Within each attribute the intervals overlap: no group is shown to fare worse, which "
-                     "is not the same as showing that every group fares equally well.")
-    return " ".join(words)
+    return " ".join(words + comparison_sentences(rated, results))
 
 
 def claims_paragraph(results):
