@@ -28,6 +28,9 @@ def prepare_command(args):
     counts = manifest.groupby(["split", "dx"], observed=True).size().unstack(fill_value=0)
     print(counts.to_string())
     print(f"Wrote {len(manifest)} images and manifest.csv to {args.out}")
+    if "sex" not in manifest:
+        print("The source has no age, sex or body site, so neither has manifest.csv: notebook 08 will "
+              "skip its subgroup tables.")
     return 0
 
 

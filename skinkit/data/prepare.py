@@ -17,9 +17,10 @@ from tqdm.auto import tqdm
 
 from ..classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
 from ..errors import PrepareError
-from .ham10000 import check_images_exist, read_metadata
+from .ham10000 import METADATA_COLUMNS, check_images_exist, read_metadata
 
 SPLITS = ("train", "val", "test")
+MANIFEST_COLUMNS = ["file", "image_id", "lesion_id", "dx", "label", "split"]
 _VAL_COUNTS = (36, 60, 102, 15, 97, 670, 20)
 # Images per class (akiec ... vasc) per split. `course` reproduces the project report's counts.
 PRESETS = {
@@ -99,7 +100,7 @@ def write_dataset(plan, out, size):
     workers = min(4, os.cpu_count() or 1)
     with ProcessPoolExecutor(workers) as pool:
         list(tqdm(pool.map(convert_image, jobs, chunksize=32), total=len(jobs), desc="images"))
-    columns = ["file", "image_id", "lesion_id", "dx", "label", "split"]
+    columns = MANIFEST_COLUMNS + [column for column in METADATA_COLUMNS if column in plan]
     plan[columns].to_csv(out / "manifest.csv", index=False)
 
 
