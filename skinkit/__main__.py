@@ -1,10 +1,11 @@
-"""Command line: `python -m skinkit download | prepare | train | grade | bench`."""
+"""Command line: `python -m skinkit download | prepare | train | grade | bench | export | predict`."""
 
 import argparse
 import dataclasses
 import sys
 
 from . import bench, grading
+from .deployment import cli as deployment
 from .data.download import BASE_URL, DEFAULT_OUT, DownloadError, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
@@ -101,6 +102,12 @@ def build_parser():
     speed = commands.add_parser("bench", help="measure pipeline and training-step speed-ups")
     bench.add_arguments(speed)
     speed.set_defaults(handler=bench.run)
+    export = commands.add_parser("export", help="a finished stage as ONNX fp32 and int8, checked")
+    deployment.add_export_arguments(export)
+    export.set_defaults(handler=deployment.run_export)
+    predict = commands.add_parser("predict", help="classify photos with a trained or exported model")
+    deployment.add_predict_arguments(predict)
+    predict.set_defaults(handler=deployment.run_predict)
     return parser
 
 

@@ -1,0 +1,92 @@
+"""`python -m skinkit export`: a finished stage as model.onnx (fp32) and model.int8.onnx, checked.
+
+The export checks itself in the same run (see `checks`) and writes everything it measured to
+export.json beside the two files.
+"""
+
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.dataset import check_data_root, list_labelled_images, read_gray
+from ..reporting.comparison import FINAL_STAGES
+from ..training.run_folders import atomic_path, read_json, write_json
+from ..training.stage import load_stage_model
+from . import checks
+from .contract import INPUT_NAME, OUTPUT_NAME, DeployableModel, crop_to_input, input_size, metadata
+from .quantize import quantize_checked
+from .quiet import quietly
+from .runtime import OnnxClassifier, TorchClassifier
+
+OPSET = 18
+CALIBRATION_IMAGES, SELECTION_IMAGES = 300, 200
+VERSIONED = ("skinkit", "torch", "onnx", "onnxruntime", "onnxscript")
+
+
+def export_onnx(deployable, image_size, path, props):
+    """Write `deployable` as one self-contained ONNX file (dynamo exporter, dynamic batch, `props` as metadata)."""
+    example = torch.zeros(2, 1, image_size, image_size, dtype=torch.uint8)
+    with quietly():
+        program = torch.onnx.export(deployable, (example,), dynamo=True, opset_version=OPSET, verbose=False,
+                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    dynamic_shapes=({0: torch.export.Dim("batch")},))
+    program.model.metadata_props.update(props)
+    with atomic_path(path) as tmp:
+        program.save(tmp, external_data=False)
+
+
+def model_inputs(folder, files, model_name, image_size):
+    """The images `files` of `folder` as uint8 model inputs (N, 1, S, S), one at a time (sizes may differ)."""
+    return torch.cat([crop_to_input(read_gray(Path(folder) / file)[None], model_name, image_size)
+                      for file in files]).numpy()
+
+
+def training_subsets(folder, model_name, image_size, seed=0):
+    """Two disjoint seeded sets of training images: for calibration, and for choosing among candidates."""
+    files = list_labelled_images(folder)["file"]
+    order = np.random.default_rng(seed).permutation(len(files))
+    calibration = min(CALIBRATION_IMAGES, (len(files) + 1) // 2)
+    images = model_inputs(folder, files.iloc[order[:calibration + SELECTION_IMAGES]], model_name, image_size)
+    return images[:calibration], images[calibration:]
+
+
+def validation_inputs(folder, model_name, image_size):
+    """Every validation image as a uint8 model input, and its label."""
+    table = list_labelled_images(folder)
+    return model_inputs(folder, table["file"], model_name, image_size), table["label"].to_numpy()
+
+
+def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30):
+    """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record."""
+    model, config = load_stage_model(runs_root, stage)
+    name, (resize, size) = config["model"], input_size(config["model"], config["image_size"])
+    data_root = Path(data_root or config["data_root"])
+    check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
+    out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
+    fp32_path, int8_path = out_dir / "model.onnx", out_dir / "model.int8.onnx"
+    deployable = DeployableModel(model, size)
+    export_onnx(deployable, size, fp32_path, metadata(stage, name, size, config["pretrained"]))
+    quantization = quantize_checked(fp32_path, int8_path, *training_subsets(data_root / "train", name, size),
+                                    try_all=try_all)
+    images, labels = validation_inputs(data_root / "val", name, size)
+    measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(fp32_path),
+                              OnnxClassifier(int8_path), images, labels, latency_repeats)
+    record = {"stage": stage, "architecture": name, "image_size": size, "resize": resize,
+              "pretrained": config["pretrained"], "opset": OPSET, "data_root": str(data_root.resolve()),
+              "files_written": [str(p) for p in (fp32_path, int8_path, out_dir / "export.json")],
+              "run_balanced_accuracy": read_json(Path(runs_root) / stage / "metrics.json")["balanced_accuracy"],
+              **measured, "quantization": quantization,
+              "versions": {package: version(package) for package in VERSIONED},
+              "created": datetime.now().isoformat(timespec="seconds")}
+    write_json(out_dir / "export.json", record)
+    return record
+
+
+def export_final_models(runs_root, out_root=None, latency_repeats=30):
+    """Export the fine-tuned Large and Small ({name: export.json record})."""
+    return {name: export_stage(runs_root, stage, out_root and Path(out_root) / stage,
+                               latency_repeats=latency_repeats)
+            for name, stage in FINAL_STAGES.items()}

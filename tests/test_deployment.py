@@ -1,0 +1,187 @@
+"""Notebook 9 and `skinkit export | predict`: the exported model keeps PyTorch's numbers and its
+contract, int8 is chosen by measured agreement, any photo can be classified, and bad files end as
+one line each after the good ones."""
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from PIL import Image
+from torchvision.ops import SqueezeExcitation
+
+from skinkit.__main__ import main
+from skinkit.classes import CLASS_CODES
+from skinkit.data.augment import BatchAugment
+from skinkit.deployment import quantize
+from skinkit.deployment.predict import classify_photo, load_classifier
+from skinkit.deployment.runtime import OnnxClassifier
+from skinkit.training.models import build_model
+from skinkit.training.run_folders import save_checkpoint, write_json
+from skinkit.training.stage import load_stage_model
+
+from .helpers import SAMPLE
+
+STAGE, SIZE = "small_finetune", 64
+
+
+def finished_run(runs_root, stage=STAGE, seed=0):
+    """A run folder as run_stage leaves it, for a randomly initialised Small at 64 px on the sample."""
+    torch.manual_seed(seed)
+    model = build_model("small", pretrained=False)
+    save_checkpoint(runs_root / stage / "best.pt", {"state_dict": model.state_dict(), "architecture": "small"})
+    write_json(runs_root / stage / "config.json", {"model": "small", "image_size": SIZE, "pretrained": False,
+                                                   "data_root": str(SAMPLE), "stage": stage})
+    write_json(runs_root / stage / "metrics.json", {"balanced_accuracy": 1 / 7})
+    return runs_root
+
+
+def run_cli(*args):
+    """(exit status, stdout, stderr) of `python -m skinkit` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([str(arg) for arg in args])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """One export through the command line: (runs root, export folder, exit status, stdout, stderr)."""
+    runs = finished_run(tmp_path_factory.mktemp("runs"))
+    return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
+
+
+def test_export_writes_three_files_and_prints_only_its_summary(exported):
+    _, folder, status, out, err = exported
+    assert status == 0 and err == ""
+    assert len(out.splitlines()) == 5 and "torch.onnx" not in out and "histogram" not in out
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.int8.onnx", "model.onnx"]
+
+
+def kit_probabilities(runs, images):
+    """The PyTorch stage model on uint8 images with the kit's own normalisation (as training fed it)."""
+    model, _ = load_stage_model(runs, STAGE)
+    normalise = BatchAugment("small", SIZE, train=False)
+    with torch.inference_mode():
+        return model.eval()(normalise.normalise_to_rgb(torch.as_tensor(images).float())).softmax(1).numpy()
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_onnx_agrees_with_pytorch_on_random_uint8_images(exported, batch):
+    runs, folder, *_ = exported
+    images = np.random.default_rng(batch).integers(0, 256, (batch, 1, SIZE, SIZE), dtype=np.uint8)
+    onnx_probabilities = OnnxClassifier(folder / "model.onnx")(images)
+    assert onnx_probabilities.shape == (batch, len(CLASS_CODES))
+    np.testing.assert_allclose(onnx_probabilities, kit_probabilities(runs, images), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(onnx_probabilities.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("file", ["model.onnx", "model.int8.onnx"])
+def test_both_files_carry_the_contract(exported, file):
+    model = onnx.load(str(exported[1] / file))
+    onnx.checker.check_model(model)
+    (image,), (probabilities,) = model.graph.input, model.graph.output
+    assert (image.name, image.type.tensor_type.elem_type) == ("image", onnx.TensorProto.UINT8)
+    assert [d.dim_param or d.dim_value for d in image.type.tensor_type.shape.dim][1:] == [1, SIZE, SIZE]
+    assert probabilities.name == "probabilities"
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 18
+    meta = {prop.key: prop.value for prop in model.metadata_props}
+    assert meta["classes"].split(",") == list(CLASS_CODES)
+    assert (meta["image_size"], meta["stage"], meta["architecture"]) == (str(SIZE), STAGE, "small")
+    assert meta["skinkit_version"] and meta["pretrained"] == "false"
+
+
+def test_export_json_records_every_check(exported):
+    record = json.loads((exported[1] / "export.json").read_text())
+    assert record["onnx_vs_pytorch"]["max_probability_difference"] < 1e-4
+    assert record["onnx_vs_pytorch"]["same_predicted_class"] and record["onnx_vs_pytorch"]["images"] == 35
+    files = record["files"]
+    assert files["int8_bytes"] == (exported[1] / "model.int8.onnx").stat().st_size
+    assert files["int8_to_fp32"] <= 0.3
+    check = record["int8_vs_fp32"]
+    assert 0 <= check["same_class_share"] <= 1 and check["change_low"] <= check["change_high"]
+    assert check["fp32"]["low"] <= check["fp32"]["balanced_accuracy"] <= check["fp32"]["high"]
+    assert {name: summary["timed_runs"] for name, summary in record["latency_ms"].items()} == {
+        "pytorch_eager": 30, "onnxruntime_fp32": 30, "onnxruntime_int8": 30}
+    kept = record["quantization"]["kept"]
+    assert kept in [c["name"] for c in record["quantization"]["candidates"]]
+    assert record["quantization"]["calibration_images"] + record["quantization"]["selection_images"] == 35
+
+
+def write_photo(path, mode, size, seed=0):
+    """A random photo in `mode` (RGB, L, RGBA) of `size` (width, height), saved as its suffix says."""
+    channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Photos of every kind predict must take: RGB and gray, JPEG and PNG, odd and large sizes."""
+    folder = tmp_path_factory.mktemp("photos")
+    return [write_photo(folder / "rgb.jpg", "RGB", (640, 480)), write_photo(folder / "gray.png", "L", (37, 91)),
+            write_photo(folder / "rgba.png", "RGBA", (301, 299)), write_photo(folder / "gray.jpg", "L", (1000, 17)),
+            SAMPLE / "val" / sorted(p.name for p in (SAMPLE / "val").iterdir())[0]]
+
+
+def top_lines(out):
+    """{file: [three class codes]} from predict's output lines (the disclaimer line has no colon-path)."""
+    lines = [line for line in out.splitlines() if ": " in line and "course model" not in line]
+    return {path: [part.split()[0] for part in rest.split(", ")] for path, rest in (l.rsplit(": ", 1) for l in lines)}
+
+
+def test_predict_gives_three_classes_per_photo_and_one_disclaimer(exported, photos):
+    runs = exported[0]
+    status, out, err = run_cli("predict", *photos, "--runs", runs)
+    assert status == 0 and err == ""
+    assert out.count("not a diagnosis") == 1
+    tops = top_lines(out)
+    assert list(tops) == [str(p) for p in photos]
+    assert all(len(codes) == 3 and set(codes) <= set(CLASS_CODES) for codes in tops.values())
+
+
+def test_stage_and_onnx_give_the_same_probabilities_for_a_photo(exported, photos):
+    runs, folder, *_ = exported
+    torch_model, onnx_model = load_classifier(runs, STAGE), load_classifier(onnx_file=folder / "model.onnx")
+    for photo in photos:
+        expected, got = classify_photo(torch_model, photo), classify_photo(onnx_model, photo)
+        assert got.argmax() == expected.argmax(), photo
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_bad_files_are_one_line_each_after_every_good_photo(exported, photos, tmp_path):
+    runs = exported[0]
+    (tmp_path / "notes.jpg").write_text("not an image")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(photos[0].read_bytes()[:2000])
+    missing = tmp_path / "missing.png"
+    status, out, err = run_cli("predict", missing, photos[0], tmp_path / "notes.jpg", truncated, photos[1],
+                               "--runs", runs)
+    assert status == 2
+    assert list(top_lines(out)) == [str(photos[0]), str(photos[1])]
+    lines = err.splitlines()
+    assert len(lines) == 3 and all(line.startswith("predict: ") for line in lines)
+    for bad, line in zip((missing, tmp_path / "notes.jpg", truncated), lines):
+        assert str(bad) in line
+
+
+def test_a_file_that_is_no_model_is_one_line(tmp_path, photos):
+    (tmp_path / "model.onnx").write_text("not a model")
+    status, out, err = run_cli("predict", photos[0], "--onnx", tmp_path / "model.onnx")
+    assert status == 2 and out == "" and len(err.splitlines()) == 1 and "model.onnx" in err
+    status, _, err = run_cli("predict", photos[0], "--runs", tmp_path)
+    assert status == 2 and "05_small_finetuning" in err
+
+
+def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(exported):
+    model = onnx.load(str(exported[1] / "model.onnx"))
+    blocks = sum(isinstance(m, SqueezeExcitation) for m in build_model("small", pretrained=False).modules())
+    every = quantize.Candidate("all", float_squeeze_excite=True, float_classifier=True)
+    kept = quantize.float_nodes(model, every)
+    types = {node.name: node.op_type for node in model.graph.node}
+    assert sorted(types[name] for name in kept) == sorted(["Softmax", "Gemm"] + ["Mul"] * blocks)
+    assert [types[name] for name in quantize.float_nodes(model, quantize.CANDIDATES[0])] == ["Softmax"]
