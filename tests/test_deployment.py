@@ -5,6 +5,7 @@ one line each after the good ones."""
 import contextlib
 import io
 import json
+from dataclasses import asdict
 
 import numpy as np
 import onnx
@@ -16,7 +17,8 @@ from torchvision.ops import SqueezeExcitation
 from skinkit.__main__ import main
 from skinkit.classes import CLASS_CODES
 from skinkit.data.augment import BatchAugment
-from skinkit.deployment import quantize
+from skinkit.reporting.conclusion import TEXT_WIDTH
+from skinkit.deployment import quantize, report
 from skinkit.deployment.predict import classify_photo, load_classifier
 from skinkit.deployment.runtime import OnnxClassifier
 from skinkit.training.models import build_model
@@ -177,11 +179,116 @@ def test_a_file_that_is_no_model_is_one_line(tmp_path, photos):
     assert status == 2 and "05_small_finetuning" in err
 
 
-def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(exported):
-    model = onnx.load(str(exported[1] / "model.onnx"))
+@pytest.mark.parametrize("prepared", [False, True], ids=["exported", "pre-processed"])
+def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(exported, tmp_path, prepared):
+    path = exported[1] / "model.onnx"
+    if prepared:  # onnxruntime's pre-processing writes hard-swish as x * HardSigmoid(x): not an excitation
+        quantize.preprocess(path, tmp_path / "prepared.onnx")
+        path = tmp_path / "prepared.onnx"
+    model = onnx.load(str(path))
     blocks = sum(isinstance(m, SqueezeExcitation) for m in build_model("small", pretrained=False).modules())
     every = quantize.Candidate("all", float_squeeze_excite=True, float_classifier=True)
     kept = quantize.float_nodes(model, every)
     types = {node.name: node.op_type for node in model.graph.node}
     assert sorted(types[name] for name in kept) == sorted(["Softmax", "Gemm"] + ["Mul"] * blocks)
     assert [types[name] for name in quantize.float_nodes(model, quantize.CANDIDATES[0])] == ["Softmax"]
+
+
+def fake_candidates(monkeypatch, agreements):
+    """Make quantize_checked try candidates whose agreements are given (None: the candidate fails)."""
+    measured = iter(agreements)
+
+    def try_candidate(candidate, path, fp32, calibration, selection):
+        path.write_text(candidate.name)
+        agreement = next(measured)
+        if agreement is None:
+            return {**asdict(candidate), "path": path, "failed": "broken", "agreement": None}
+        return {**asdict(candidate), "path": path, "bytes": 1, "agreement": agreement}
+
+    monkeypatch.setattr(quantize, "try_candidate", try_candidate)
+    monkeypatch.setattr(quantize, "preprocess", lambda source, target: None)
+    monkeypatch.setattr(quantize, "OnnxClassifier", lambda path: None)
+
+
+def quantize_with(tmp_path, try_all=False):
+    images = np.zeros((4, 1, SIZE, SIZE), np.uint8)
+    return quantize.quantize_checked(tmp_path / "model.onnx", tmp_path / "model.int8.onnx", images, images[:3],
+                                     candidates=quantize.CANDIDATES[:4], try_all=try_all)
+
+
+def test_the_first_candidate_good_enough_is_kept_and_no_more_are_tried(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [0.90, None, 0.98, 0.99])
+    result = quantize_with(tmp_path)
+    assert result["kept"] == quantize.CANDIDATES[2].name == (tmp_path / "model.int8.onnx").read_text()
+    assert [c["agreement"] for c in result["candidates"]] == [0.90, None, 0.98]
+    assert "the first to keep" in result["why"] and "90.0%" in result["why"] and "failed" in result["why"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.int8.onnx"]  # no scratch files left
+
+
+def test_with_none_good_enough_every_candidate_is_tried_and_the_closest_kept(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [0.90, 0.95, 0.93, 0.80])
+    result = quantize_with(tmp_path)
+    assert len(result["candidates"]) == 4 and result["kept"] == quantize.CANDIDATES[1].name
+    assert result["why"].startswith("no candidate kept")
+
+
+def test_try_all_measures_every_candidate_but_keeps_the_first_good_enough(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [0.98, 0.99, 0.99, 0.99])
+    result = quantize_with(tmp_path, try_all=True)
+    assert len(result["candidates"]) == 4 and result["kept"] == quantize.CANDIDATES[0].name
+    assert result["why"].startswith("it was tried first")
+
+
+def test_when_every_candidate_fails_the_export_stops_with_one_line(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [None] * 4)
+    with pytest.raises(quantize.QuantizationError, match="model.onnx"):
+        quantize_with(tmp_path)
+
+
+def record(share=0.99, change=(-0.004, -0.03, 0.02), int8_score=(0.41, 0.37, 0.45), pretrained=False,
+           latency=((3.0, 2.9, 3.2), (2.0, 1.9, 2.1), (9.0, 8.0, 10.0)), sizes=(6_400_000, 1_700_000)):
+    """An export.json record with the numbers the notebook's table and sentences read."""
+    timing = {name: {"cpu_latency_ms": m, "cpu_latency_q1_ms": q1, "cpu_latency_q3_ms": q3, "timed_runs": 30}
+              for name, (m, q1, q3) in zip(("onnxruntime_fp32", "onnxruntime_int8", "pytorch_eager"), latency)}
+    value, low, high = int8_score
+    return {"pretrained": pretrained, "latency_threads": 1, "latency_ms": timing,
+            "files": {"fp32_bytes": sizes[0], "int8_bytes": sizes[1], "int8_to_fp32": sizes[1] / sizes[0]},
+            "int8_vs_fp32": {"images": 1000, "same_class_share": share, "confidence": 0.95,
+                             "fp32": {"balanced_accuracy": value - change[0], "low": low, "high": high},
+                             "int8": {"balanced_accuracy": value, "low": low, "high": high},
+                             "balanced_accuracy_change": change[0], "change_low": change[1], "change_high": change[2]},
+                             "quantization": {"target_agreement": 0.97, "kept": "recipe X", "why": "reason Y"}}
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def test_table_has_four_columns_and_every_number_from_the_records():
+    records = {"MobileNetV3-Large": record(int8_score=(0.512, 0.47, 0.55)), "MobileNetV3-Small": record()}
+    table = report.deployment_table(records)
+    assert list(table.columns) == ["Large fp32", "Large int8", "Small fp32", "Small int8"]
+    assert table.loc["file size (MB)"].tolist() == ["6.4", "1.7", "6.4", "1.7"]
+    assert table.loc["same class as fp32 (validation)", "Small int8"] == "99.0%"
+    assert table.loc["validation balanced accuracy [95% interval]", "Large int8"] == "0.512 [0.470, 0.550]"
+    assert table.loc["change vs fp32 [95% interval]", "Small int8"] == "-0.004 [-0.030, +0.020]"
+    assert table.index.name == "1000 validation images"
+
+
+def test_sentences_follow_the_numbers():
+    good = flat(report.deployment_conclusion({"MobileNetV3-Large": record(int8_score=(0.60, 0.55, 0.65)),
+                                              "MobileNetV3-Small": record(share=0.95, change=(-0.05, -0.08, -0.01))}))
+    assert "Small: int8 keeps fp32's class for 95.0%" in good and "MISSING the 97% goal" in good
+    assert "Large: int8 keeps fp32's class for 99.0%" in good and "meeting the 97% goal" in good
+    assert "excludes zero: int8 scores measurably lower" in good and "includes zero" in good
+    assert "do not overlap, so Large is the more accurate" in good
+    assert "recipe X, kept because reason Y" in good and "WITHOUT ImageNet weights" in good
+    overlapping = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
+                                                     "MobileNetV3-Small": record(pretrained=True)}))
+    assert "the intervals overlap" in overlapping and "WITHOUT" not in overlapping
+    assert "int8 vs fp32: It took 2.0 ms vs 3.0 ms" in overlapping
+
+
+def test_conclusion_lines_fit_the_notebook_width():
+    text = report.deployment_conclusion({"MobileNetV3-Large": record(), "MobileNetV3-Small": record()})
+    assert max(len(line) for line in text.splitlines()) <= TEXT_WIDTH

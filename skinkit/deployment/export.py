@@ -4,6 +4,7 @@ The export checks itself in the same run (see `checks`) and writes everything it
 export.json beside the two files.
 """
 
+import itertools
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -38,10 +39,15 @@ def export_onnx(deployable, image_size, path, props):
         program.save(tmp, external_data=False)
 
 
-def model_inputs(folder, files, model_name, image_size):
-    """The images `files` of `folder` as uint8 model inputs (N, 1, S, S), one at a time (sizes may differ)."""
-    return torch.cat([crop_to_input(read_gray(Path(folder) / file)[None], model_name, image_size)
-                      for file in files]).numpy()
+def model_inputs(folder, files, model_name, image_size, batch_size=100):
+    """The images `files` of `folder` as uint8 model inputs (N, 1, S, S), in order.
+
+    Neighbours of the same size are cropped together (a course dataset is all one size).
+    """
+    images = [read_gray(Path(folder) / file) for file in files]
+    batches = [batch for _, same_size in itertools.groupby(images, key=lambda image: image.shape)
+               for batch in torch.stack(list(same_size)).split(batch_size)]
+    return torch.cat([crop_to_input(batch, model_name, image_size) for batch in batches]).numpy()
 
 
 def training_subsets(folder, model_name, image_size, seed=0):

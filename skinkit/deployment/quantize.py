@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, quantize_static
+from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                      quantize_static)
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..errors import KitError
@@ -34,24 +35,30 @@ class QuantizationError(KitError, RuntimeError):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One way to quantize: weight granularity, calibration method, which parts stay in float."""
+    """One way to quantize: weight granularity, calibration, activation bits, which parts stay in float."""
 
     name: str
     per_channel: bool = True
     calibration: str = "MinMax"  # a CalibrationMethod name
+    percentile: float = None     # for Percentile calibration: the share of values the range covers
+    activation_bits: int = 8     # 16: int16 activations (the weights stay int8)
     float_squeeze_excite: bool = False
     float_classifier: bool = False
 
 
+# In the order they are tried: the guide's recipe first, then the remedies known for MobileNetV3
+# (measured on a from-scratch Small at 128 px: 85%, 89%, 88%, 94% and 98.5% agreement); per-tensor
+# weights, the naive variant, last (82%), measured only when every candidate is asked for.
 CANDIDATES = (
     Candidate("per-channel, MinMax (the guide's recipe)"),
     Candidate("per-channel, MinMax, squeeze-excite multiplications in float", float_squeeze_excite=True),
     Candidate("per-channel, MinMax, squeeze-excite and classifier in float", float_squeeze_excite=True,
               float_classifier=True),
-    Candidate("per-channel, percentile calibration, squeeze-excite and classifier in float",
-              calibration="Percentile", float_squeeze_excite=True, float_classifier=True),
+    Candidate("per-channel, percentile (99.9) calibration", calibration="Percentile", percentile=99.9),
+    Candidate("per-channel, 16-bit activations (weights int8)", activation_bits=16),
     Candidate("per-tensor, MinMax", per_channel=False),
 )
+ACTIVATION_TYPES = {8: QuantType.QInt8, 16: QuantType.QInt16}
 
 
 class ImageReader(CalibrationDataReader):
@@ -65,14 +72,24 @@ class ImageReader(CalibrationDataReader):
         return next(self.batches, None)
 
 
+def squeeze_excite_multiplications(model):
+    """Names of the excitation Mul nodes: a tensor times a hard-sigmoid gate computed from something else.
+
+    (onnxruntime's pre-processing writes hard-swish as x * HardSigmoid(x): the gate of the same x.)
+    """
+    producer = {output: node for node in model.graph.node for output in node.output}
+    return [node.name for node in model.graph.node if node.op_type == "Mul" and any(
+        producer.get(tensor) is not None and producer[tensor].op_type == "HardSigmoid"
+        and producer[tensor].input[0] not in node.input for tensor in node.input)]
+
+
 def float_nodes(model, candidate):
     """Names of the nodes kept in float: always the softmax, and what `candidate` asks for."""
     producer = {output: node for node in model.graph.node for output in node.output}
     softmax = [node for node in model.graph.node if node.op_type == "Softmax"]
     keep = [node.name for node in softmax]
-    if candidate.float_squeeze_excite:  # the excitation: input times hard-sigmoid of its channel means
-        keep += [node.name for node in model.graph.node if node.op_type == "Mul"
-                 and any(producer.get(i) is not None and producer[i].op_type == "HardSigmoid" for i in node.input)]
+    if candidate.float_squeeze_excite:
+        keep += squeeze_excite_multiplications(model)
     if candidate.float_classifier:  # the last layer, whose outputs the softmax reads
         keep += [producer[node.input[0]].name for node in softmax]
     return keep
@@ -92,7 +109,9 @@ def quantize(prepared_path, out_path, calibration_images, candidate, metadata):
                         ImageReader(model.graph.input[0].name, calibration_images),
                         quant_format=QuantFormat.QDQ, per_channel=candidate.per_channel,
                         calibrate_method=CalibrationMethod[candidate.calibration],
-                        nodes_to_exclude=float_nodes(model, candidate))
+                        activation_type=ACTIVATION_TYPES[candidate.activation_bits],
+                        nodes_to_exclude=float_nodes(model, candidate),
+                        extra_options={"CalibPercentile": candidate.percentile} if candidate.percentile else None)
     # the pre-processing and quantize_static drop the metadata; the contract goes with every copy
     quantized = onnx.load(str(out_path))
     onnx.helper.set_model_props(quantized, metadata)
