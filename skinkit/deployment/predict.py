@@ -21,8 +21,7 @@ from .contract import DeployableModel, crop_to_input, input_size
 from .runtime import OnnxClassifier, TorchClassifier
 
 TOP = 3
-DISCLAIMER = ("{stage} (MobileNetV3-{architecture}) is a course model from a student exercise, not a "
-              "diagnosis: show any skin lesion that worries you to a doctor.")
+DISCLAIMER = "{stage}: a course model, not a diagnosis; show a doctor any lesion that worries you."
 
 
 class PhotoError(KitError, ValueError):
@@ -65,14 +64,19 @@ def top_classes(probabilities, count=TOP):
     return [(CLASS_CODES[i], float(probabilities[i])) for i in order]
 
 
+def top_text(probabilities):
+    """'mel 0.62, nv 0.21, bkl 0.08': the most probable classes."""
+    return ", ".join(f"{code} {p:.2f}" for code, p in top_classes(probabilities))
+
+
 def prediction_line(path, probabilities):
     """'photo.jpg: mel 0.62, nv 0.21, bkl 0.08'."""
-    return f"{path}: " + ", ".join(f"{code} {p:.2f}" for code, p in top_classes(probabilities))
+    return f"{path}: {top_text(probabilities)}"
 
 
 def disclaimer(classifier):
     """The one line saying what the model is (and is not)."""
-    return DISCLAIMER.format(stage=classifier.stage, architecture=classifier.architecture.title())
+    return DISCLAIMER.format(stage=classifier.stage)
 
 
 def example_image():

@@ -16,7 +16,7 @@ from ..reporting.conclusion import TEXT_WIDTH, latency_sentence, short_name
 from ..reporting.plots import heatmap_panel
 from ..training.stage import load_stage_model
 from .contract import crop_to_input, input_size
-from .predict import prepared_photo, top_classes
+from .predict import prepared_photo, top_text
 
 VARIANTS = ("fp32", "int8")
 
@@ -37,25 +37,18 @@ def interval_cell(value, low, high, signed=False):
     return f"{value:{form}} [{low:{form}}, {high:{form}}]"
 
 
-def thread_text(record):
-    """'1 CPU thread': what the latencies were measured on."""
-    count = record["latency_threads"]
-    return f"{count} CPU thread{'s' if count > 1 else ''}"
-
-
 def variant_column(record, variant):
     """One column of the table: one model in fp32 or int8."""
     check, int8 = record["int8_vs_fp32"], variant == "int8"
     level = f"{check['confidence']:.0%} interval"
-    score, threads = check[variant], thread_text(record)
+    score = check[variant]
     return {
         "file size (MB)": megabytes(record["files"][f"{variant}_bytes"]),
         "size vs fp32": f"{record['files']['int8_to_fp32'] if int8 else 1:.2f}x",
-        f"onnxruntime ms per image ({threads}), median [q1, q3]": latency_cell(record["latency_ms"][f"onnxruntime_{variant}"]),
-        f"PyTorch ms per image ({threads}), median [q1, q3]":
-            "-" if int8 else latency_cell(record["latency_ms"]["pytorch_eager"]),
-        "same class as fp32 (validation)": f"{check['same_class_share']:.1%}" if int8 else "(reference)",
-        f"validation balanced accuracy [{level}]": interval_cell(score["balanced_accuracy"], score["low"], score["high"]),
+        "onnxruntime ms per image, median [q1, q3]": latency_cell(record["latency_ms"][f"onnxruntime_{variant}"]),
+        "PyTorch ms per image, median [q1, q3]": "-" if int8 else latency_cell(record["latency_ms"]["pytorch_eager"]),
+        "same class as fp32": f"{check['same_class_share']:.1%}" if int8 else "(reference)",
+        f"balanced accuracy [{level}]": interval_cell(score["balanced_accuracy"], score["low"], score["high"]),
         f"change vs fp32 [{level}]": interval_cell(check["balanced_accuracy_change"], check["change_low"],
                                                    check["change_high"], signed=True) if int8 else "-",
         "ImageNet weights": "yes" if record["pretrained"] else "NO (random init)",
@@ -66,7 +59,9 @@ def deployment_table(records):
     """Large vs Small x fp32 vs int8 ({name: export.json record}): size, latency, agreement, scores."""
     frame = pd.DataFrame({f"{short_name(name)} {variant}": variant_column(record, variant)
                           for name, record in records.items() for variant in VARIANTS})
-    frame.index.name = f"{next(iter(records.values()))['int8_vs_fp32']['images']} validation images"
+    first = next(iter(records.values()))
+    frame.index.name = (f"{first['int8_vs_fp32']['images']} validation images; "
+                        f"ms on {first['latency_threads']} CPU thread(s)")
     return frame
 
 
@@ -96,7 +91,8 @@ def speed_sentence(name, record):
     timed = sorted(((variant, record["latency_ms"][f"onnxruntime_{variant}"]) for variant in VARIANTS),
                    key=lambda pair: pair[1]["cpu_latency_ms"])
     (fast_name, fast), (slow_name, slow) = timed
-    return f"{short_name(name)} in onnxruntime, {fast_name} vs {slow_name}: " + latency_sentence(fast, slow)
+    return (f"{short_name(name)} in onnxruntime, {fast_name} vs {slow_name}: "
+            + latency_sentence(fast, slow, rerun="the export cell"))
 
 
 def choice_sentence(records):
@@ -133,13 +129,13 @@ def deployment_conclusion(records):
 
 
 def export_summary(record):
-    """What `python -m skinkit export` prints: the files and every check, one line each."""
+    """What `python -m skinkit export` prints: the files and every check, a paragraph each."""
     files, onnx_check, check = record["files"], record["onnx_vs_pytorch"], record["int8_vs_fp32"]
     fp32, int8, written = (Path(p) for p in record["files_written"])
     same = ("the same class for every image" if onnx_check["same_predicted_class"]
             else f"a different class for {onnx_check['different_classes']} images")
     latency = record["latency_ms"]
-    return [
+    paragraphs = [
         f"{record['stage']}: wrote {fp32} ({megabytes(files['fp32_bytes'])} MB), {int8.name} "
         f"({megabytes(files['int8_bytes'])} MB, {files['int8_to_fp32']:.2f}x) and {written.name}",
         f"  onnxruntime fp32 vs PyTorch, {onnx_check['images']} validation images: largest probability "
@@ -147,10 +143,12 @@ def export_summary(record):
         f"  int8 vs fp32: same class for {check['same_class_share']:.1%}; balanced accuracy "
         f"{check['fp32']['balanced_accuracy']:.3f} -> {check['int8']['balanced_accuracy']:.3f}, change "
         f"{interval_cell(check['balanced_accuracy_change'], check['change_low'], check['change_high'], signed=True)}",
-        f"  ms per image on {thread_text(record)}, median [q1, q3]: PyTorch {latency_cell(latency['pytorch_eager'])}, onnxruntime "
+        f"  ms per image on {record['latency_threads']} CPU thread(s), median [q1, q3]: PyTorch {latency_cell(latency['pytorch_eager'])}, onnxruntime "
         f"fp32 {latency_cell(latency['onnxruntime_fp32'])}, int8 {latency_cell(latency['onnxruntime_int8'])}",
         f"  int8 recipe: {record['quantization']['kept']}, kept because {record['quantization']['why']}",
     ]
+    return [textwrap.fill(text, TEXT_WIDTH, subsequent_indent="    ", break_long_words=False,
+                          break_on_hyphens=False) for text in paragraphs]
 
 
 def shape_text(value_info):
@@ -184,15 +182,15 @@ def explain_photo(path, runs_root, stage="small_finetune"):
     inputs = gradcam.model_inputs(model, square, size)
     with torch.inference_mode():
         probabilities = model.eval()(inputs).softmax(dim=1)[0]
-    top = top_classes(probabilities.numpy())
-    heatmap = gradcam.gradcam(model, inputs, [CLASS_CODES.index(top[0][0])])[0]
+    top_class = CLASS_CODES[int(probabilities.argmax())]
+    heatmap = gradcam.gradcam(model, inputs, [CLASS_CODES.index(top_class)])[0]
     figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
     with Image.open(path) as photo:
         left.imshow(photo.convert("RGB"))
-    left.set_title(Path(path).name, fontsize=8)
+    left.set_title(f"{Path(path).name} as given", fontsize=8)
     left.axis("off")
     heatmap_panel(right, crop_to_input(square, config["model"], size)[0, 0], heatmap,
-                  f"{stage}: " + ", ".join(f"{code} {p:.2f}" for code, p in top))
+                  f"as {stage} sees it ({size} px), evidence for {top_class}\n{top_text(probabilities.numpy())}")
     figure.tight_layout()
     plt.close(figure)
     return figure
