@@ -102,12 +102,7 @@ def build_parser():
     speed = commands.add_parser("bench", help="measure pipeline and training-step speed-ups")
     bench.add_arguments(speed)
     speed.set_defaults(handler=bench.run)
-    export = commands.add_parser("export", help="a finished stage as ONNX fp32 and int8, checked")
-    deployment.add_export_arguments(export)
-    export.set_defaults(handler=deployment.run_export)
-    predict = commands.add_parser("predict", help="classify photos with a trained or exported model")
-    deployment.add_predict_arguments(predict)
-    predict.set_defaults(handler=deployment.run_predict)
+    deployment.add_commands(commands)
     return parser
 
 

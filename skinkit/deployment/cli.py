@@ -48,3 +48,15 @@ def run_predict(args):
             print(f"predict: {one_line(error)}", file=sys.stderr, flush=True)
             failed += 1
     return 2 if failed else 0
+
+
+COMMANDS = (("export", "a finished stage as ONNX fp32 and int8, checked", add_export_arguments, run_export),
+            ("predict", "classify photos with a trained or exported model", add_predict_arguments, run_predict))
+
+
+def add_commands(commands):
+    """Register `export` and `predict` on the sub-command parser of `python -m skinkit`."""
+    for name, help_text, add_arguments, run in COMMANDS:
+        parser = commands.add_parser(name, help=help_text)
+        add_arguments(parser)
+        parser.set_defaults(handler=run)
