@@ -4,23 +4,20 @@ import argparse
 import dataclasses
 import sys
 
-from . import bench, grading
+from . import bench
 from .deployment import cli as deployment
-from .data.download import BASE_URL, DEFAULT_OUT, DownloadError, download
+from .data.download import BASE_URL, DEFAULT_OUT, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
-from .data.prepare import PRESETS, PrepareError, prepare
-from .training.recipes import RECIPES, SELECTION_RULES
+from .grading import cli as grading
+from .data.prepare import PRESETS, prepare
+from .training.recipes import IMAGE_SIZE, RECIPES, SELECTION_RULES
 from .training.stage import run_stage
 
 
 def download_command(args):
     """Fetch the ISIC 2018 release of HAM10000 into --out (verified files are kept)."""
-    try:
-        record = download(args.out, mirror=args.mirror)
-    except DownloadError as error:
-        print(f"download: {error}", file=sys.stderr)
-        return 2
+    record = download(args.out, mirror=args.mirror)
     print(f"{record['images']} images ready in {args.out} (sizes and sha256 in download.json); next:\n"
           f"  python -m skinkit prepare --ham10000 {args.out} --out data/course")
     return 0
@@ -28,11 +25,7 @@ def download_command(args):
 
 def prepare_command(args):
     """Build a course-format dataset from a HAM10000 download."""
-    try:
-        manifest = prepare(args.ham10000, args.out, size=args.size, seed=args.seed, preset=args.preset)
-    except PrepareError as error:
-        print(f"prepare: {error}", file=sys.stderr)
-        return 2
+    manifest = prepare(args.ham10000, args.out, size=args.size, seed=args.seed, preset=args.preset)
     counts = manifest.groupby(["split", "dx"], observed=True).size().unstack(fill_value=0)
     print(counts.to_string())
     print(f"Wrote {len(manifest)} images and manifest.csv to {args.out}")
@@ -68,13 +61,14 @@ def add_train_arguments(parser):
     parser.add_argument("--select-by", choices=SELECTION_RULES,
                         help="validation score that picks the kept epoch (default: balanced_accuracy; "
                              "accuracy is the project report's rule)")
-    parser.add_argument("--image-size", type=int, help="crop size (default: the weights' 224)")
+    parser.add_argument("--image-size", type=int, default=IMAGE_SIZE,
+                        help=f"crop size in pixels (default {IMAGE_SIZE}, the ImageNet weights' own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pretrained", type=pretrained_choice, default="auto", help="auto|true|false")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--num-workers", type=int, help="DataLoader workers (default: per device)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="number format (default auto: fp16 on V100/T4-class GPUs, else fp32; see README)")
+                        help="number format (default auto: fp16 on V100/T4-class GPUs, else fp32; see docs/gpus.md)")
     parser.add_argument("--no-resume", action="store_true", help="start over (the old run is kept aside)")
 
 

@@ -8,9 +8,9 @@ an error, so nbval and nbclient see the cell fail. Anything else is a bug and ke
 RED, BOLD_RED, RESET = "\x1b[31m", "\x1b[1;31m", "\x1b[0m"
 
 
-def one_line(error):
-    """The error's message on a single line (whitespace runs collapsed)."""
-    return " ".join(str(error).split()) or type(error).__name__
+def one_line(error, limit=None):
+    """The error's message on a single line (whitespace runs collapsed), cut to `limit` characters if given."""
+    return " ".join(str(error).split())[:limit] or type(error).__name__
 
 
 class KitError(Exception):
@@ -27,3 +27,9 @@ class CheckpointError(KitError, ValueError):
     """A checkpoint file that cannot be loaded safely."""
 
     title = "Unreadable checkpoint"
+
+
+class PrepareError(KitError, ValueError):
+    """The HAM10000 source cannot give the requested dataset (raised while reading or preparing it)."""
+
+    title = "Cannot prepare the dataset"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .classes import CLASS_CODES
 from .data.dataset import check_data_root
-from .training.recipes import RECIPES
+from .training.recipes import IMAGE_SIZE, RECIPES
 from .training.stage import require_stage, run_stage
 from .training.loop import pick_device
 
@@ -77,7 +77,7 @@ def stage_recipe(stage, smoke, **overrides):
     return dataclasses.replace(recipe, epochs=min(recipe.epochs, SMOKE_EPOCHS)) if smoke else recipe
 
 
-def setup(stage=None, smoke=None, data_root=None, runs_root=None, seed=0, image_size=None,
+def setup(stage=None, smoke=None, data_root=None, runs_root=None, seed=0, image_size=IMAGE_SIZE,
           resume=True, requires=(), **overrides):
     """Resolve a notebook's settings, check earlier notebooks have run, and print what was chosen."""
     root = project_root()
@@ -91,7 +91,7 @@ def setup(stage=None, smoke=None, data_root=None, runs_root=None, seed=0, image_
     for earlier in needed:
         require_stage(runs_root, earlier)
     settings = Settings(smoke, data_root, runs_root, seed,
-                        SMOKE_IMAGE_SIZE if smoke else image_size, resume, recipe)
+                        SMOKE_IMAGE_SIZE if smoke else image_size or IMAGE_SIZE, resume, recipe)
     print_settings(settings, data_source)
     return settings
 
@@ -109,7 +109,7 @@ def recipe_rows(settings):
         ("oversampling", ", ".join(f"{code} x{n:g}" for code, n in zip(CLASS_CODES, recipe.oversampling))),
         ("batch size", f"{recipe.train_batch_size} (training), {recipe.val_batch_size} (validation)"),
         ("kept epoch", f"highest validation {recipe.select_by.replace('_', ' ')}"),
-        ("image size", settings.image_size or "weights default (224)"),
+        ("image size", settings.image_size),
         ("seed, resume", f"{settings.seed}, {settings.resume}"),
     ]
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import skinkit
-from skinkit import bench
+from skinkit.__main__ import main
 from skinkit.bench import cli, epochs, pipeline, steps, timing
 from skinkit.bench import report as bench_report
 from skinkit.data.dataset import SkinLesionDataset
@@ -41,12 +41,12 @@ def test_alternate_runs_each_variant_in_turn_at_least_once():
     assert calls == ["a", "b", "a", "b", "a", "b"]
 
 
-def test_seed_and_kit_pipelines_yield_the_same_batch_shape(train_set):
-    seed, kit = pipeline.pipeline_loaders(train_set, timing.QUICK, CPU)
-    (seed_images, seed_labels), (kit_images, kit_labels) = next(iter(seed)), next(iter(kit))
-    assert seed_images.shape == kit_images.shape == (timing.QUICK.batch_size, 3, 32, 32)
-    assert seed_images.dtype == kit_images.dtype == torch.float32
-    assert len(seed_labels) == len(kit_labels) == timing.QUICK.batch_size
+def test_report_and_kit_pipelines_yield_the_same_batch_shape(train_set):
+    report, kit = pipeline.pipeline_loaders(train_set, timing.QUICK, CPU)
+    (report_images, report_labels), (kit_images, kit_labels) = next(iter(report)), next(iter(kit))
+    assert report_images.shape == kit_images.shape == (timing.QUICK.batch_size, 3, 32, 32)
+    assert report_images.dtype == kit_images.dtype == torch.float32
+    assert len(report_labels) == len(kit_labels) == timing.QUICK.batch_size
 
 
 def test_a_dead_plain_step_process_is_reported():
@@ -55,13 +55,6 @@ def test_a_dead_plain_step_process_is_reported():
     plain.process.join()
     with pytest.raises(RuntimeError, match="plain training step died"):
         plain.prepare("small_frozen")
-
-
-def test_cycled_dataset_repeats_images_and_labels(train_set):
-    cycled = epochs.CycledDataset(train_set, 2 * len(train_set) + 3)
-    assert len(cycled) == len(cycled.img_labels) == 2 * len(train_set) + 3
-    assert list(cycled.img_labels["file"][:3]) == list(train_set.img_labels["file"][:3])
-    assert torch.equal(cycled[len(train_set)][0], train_set[0][0])
 
 
 def test_goal_checks_compare_with_the_goals():
@@ -73,18 +66,19 @@ def test_goal_checks_compare_with_the_goals():
 
 
 def test_quick_json_run_ends_with_the_results(capsys):
-    assert bench.main(["--quick", "--json", "--data", str(SAMPLE), "--device", "cpu"]) == 0
+    assert main(["bench", "--quick", "--json", "--data", str(SAMPLE), "--device", "cpu"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert positive_finite(report["pipeline_speedup"]) and positive_finite(report["epoch_overhead"])
     assert set(report["train_speedup"]) == set(report["train_img_per_s"]) == STAGES
     assert all(positive_finite(v) for v in report["train_speedup"].values())
     assert all(positive_finite(report["train_img_per_s"][s][v]) for s in STAGES for v in ("kit", "plain"))
-    assert all(positive_finite(report["pipeline_img_per_s"][v]) for v in ("kit", "seed"))
+    assert all(positive_finite(report["pipeline_img_per_s"][v]) for v in ("kit", "report"))
     assert set(report["epoch_seconds_by_workers"]) == {"0", "1", "2"}
     assert all(positive_finite(s) for s in report["epoch_seconds_by_workers"].values())
     assert all(isinstance(goal["met"], bool) for goal in report["goals"].values())
 
 
 def test_missing_data_is_reported(tmp_path, capsys):
-    assert bench.main(["--quick", "--data", str(tmp_path)]) == 2
-    assert "train/" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bench: ") and "train/" in err and len(err.strip().splitlines()) == 1

@@ -11,11 +11,11 @@ from torch import nn
 
 from skinkit.classes import CLASS_CODES
 from skinkit.reporting import comparison as compare
-from skinkit.reporting.comparison import (FINAL_STAGES, conclusion, cost_table, latency_summary, mflops, per_class_f1,
-                             readable_table, summary_table, trained_epochs, validation_table)
-from skinkit.reporting.conclusion import TEXT_WIDTH
+from skinkit.reporting.comparison import (FINAL_STAGES, cost_table, latency_summary, mflops, per_class_f1,
+                                          summary_table, trained_epochs, validation_table)
+from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table
 from skinkit.training.models import build_model
-from skinkit.training.run_folders import write_json
+from skinkit.files import write_json
 
 from .helpers import SAMPLE
 

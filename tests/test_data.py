@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from skinkit.classes import OVERSAMPLING_WEIGHTS
+from skinkit.training.recipes import OVERSAMPLING_WEIGHTS
 from skinkit.data.dataset import AugmentedDataset, DatasetError, SkinLesionDataset, class_counts
 
 from .conftest import SAMPLE_ROOT
@@ -250,6 +250,14 @@ def test_each_access_draws_a_fresh_augmentation(sample_train):
     assert augmented.indices[:4] == [0, 0, 0, 0]
     copies = [augmented[i][0] for i in range(4)]
     assert not all(torch.equal(copies[0], copy) for copy in copies[1:])
+
+
+def test_length_cycles_the_items_in_order(sample_train):
+    cycled = AugmentedDataset(sample_train, length=2 * len(sample_train) + 3)
+    assert len(cycled) == len(cycled.img_labels) == 2 * len(sample_train) + 3
+    assert list(cycled.img_labels["file"][:3]) == list(sample_train.img_labels["file"][:3])
+    assert torch.equal(cycled[len(sample_train)][0], sample_train[0][0])
+    assert cycled[len(sample_train) + 1][1] == sample_train[1][1]
 
 
 def test_class_counts_names_every_class_including_empty_ones():

@@ -22,7 +22,8 @@ from skinkit.deployment import quantize, report
 from skinkit.deployment.predict import classify_photo, load_classifier
 from skinkit.deployment.runtime import OnnxClassifier
 from skinkit.training.models import build_model
-from skinkit.training.run_folders import save_checkpoint, write_json
+from skinkit.files import write_json
+from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
 
 from .helpers import SAMPLE

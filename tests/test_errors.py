@@ -10,9 +10,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from skinkit.__main__ import main
 from skinkit.data.dataset import DatasetError
 from skinkit.errors import CheckpointError, KitError, one_line
-from skinkit.grading import GradingInputError
+from skinkit.grading.matrices import GradingInputError
 from skinkit.training.models import PretrainedWeightsUnavailable
-from skinkit.data.prepare import PrepareError
+from skinkit.errors import PrepareError
 from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE
@@ -30,6 +30,11 @@ def test_expected_errors_share_one_base_and_keep_their_old_one(error, old_base):
 
 def test_one_line_collapses_newlines():
     assert one_line(DatasetError("a\n  b\tc")) == "a b c"
+
+
+def test_one_line_can_be_cut_to_a_limit():
+    assert one_line(ValueError("x\n" * 300), limit=200) == "x " * 100
+    assert one_line(ValueError("x\n" * 300)) == " ".join(["x"] * 300)
 
 
 # --- the command line -------------------------------------------------------------

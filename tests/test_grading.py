@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skinkit import grading
+from sklearn.metrics import balanced_accuracy_score
+
+from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
+from skinkit.grading import cli, gradebook, matrices, students
+from skinkit.grading.verdicts import DEFAULT_TOLERANCE, compare, recall_table, recalls
+from skinkit.reporting.metrics import labels_from_confusion
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,10 +51,16 @@ def moved(counts, code, n, to="nv"):
 
 
 def grade(capsys, reference, submission, *extra):
-    """Run grading.main; return (exit code, stdout, stderr)."""
-    code = grading.main(["--reference", str(reference), "--submission", str(submission), *extra])
+    """Run `python -m skinkit grade` in-process; return (exit code, stdout, stderr)."""
+    code = skinkit_main(["grade", "--reference", str(reference), "--submission", str(submission), *extra])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def sklearn_balanced_accuracy(counts):
+    """scikit-learn's balanced accuracy of the labels a confusion matrix of counts implies."""
+    frame = pd.DataFrame(counts, index=list(CLASS_CODES), columns=list(CLASS_CODES))
+    return balanced_accuracy_score(*labels_from_confusion(frame))
 
 
 def assert_one_line_error(err, *fragments):
@@ -70,36 +81,45 @@ def reference(tmp_path):
 
 def test_recalls_are_diagonal_over_row_sums():
     frame = pd.DataFrame(REFERENCE, index=list(CLASS_CODES), columns=list(CLASS_CODES))
-    recall = grading.recalls(frame)
+    recall = recalls(frame)
     assert list(recall.index) == list(CLASS_CODES)
     assert recall["akiec"] == pytest.approx(0.60)
     assert recall["bcc"] == pytest.approx(0.80)
     assert recall["nv"] == pytest.approx(600 / 670)
-    assert grading.balanced_accuracy(frame) == pytest.approx(recall.mean())
+    table = recall_table(frame, frame)
+    assert table.at["balanced_accuracy", "reference_recall"] == pytest.approx(sklearn_balanced_accuracy(frame))
 
 
 def test_zero_support_class_has_nan_recall_and_counts_as_equal(tmp_path):
     counts = REFERENCE.copy()
     counts[CLASS["vasc"], :] = 0
-    ref = grading.read_confusion_matrix(write_cm(tmp_path / "ref", counts))
-    sub = grading.read_confusion_matrix(write_cm(tmp_path / "sub", counts))
-    assert np.isnan(grading.recalls(ref)["vasc"])
-    report = grading.compare(ref, sub, 0.0)
+    ref = matrices.read_confusion_matrix(write_cm(tmp_path / "ref", counts))
+    sub = matrices.read_confusion_matrix(write_cm(tmp_path / "sub", counts))
+    assert np.isnan(recalls(ref)["vasc"])
+    report = compare(ref, sub, 0.0)
     assert report.passed, report.reason
     assert report.worst_class == ""
-    expected = grading.recalls(ref).drop("vasc").mean()
+    expected = recalls(ref).drop("vasc").mean()
     assert report.table.at["balanced_accuracy", "reference_recall"] == pytest.approx(expected)
 
 
 def test_read_confusion_matrix_returns_labelled_integer_counts(reference):
-    cm = grading.read_confusion_matrix(reference)  # a run folder works as well as the file
+    cm = matrices.read_confusion_matrix(reference)  # a run folder works as well as the file
     assert list(cm.index) == list(CLASS_CODES) and list(cm.columns) == list(CLASS_CODES)
     assert cm.to_numpy().tolist() == REFERENCE.tolist()
     assert cm.dtypes.map(pd.api.types.is_integer_dtype).all()
 
 
+def test_the_kits_own_run_folders_are_read_by_the_same_validating_reader(tmp_path):
+    from skinkit.training.run_folders import read_confusion
+
+    assert read_confusion(write_cm(tmp_path / "run", REFERENCE)).to_numpy().tolist() == REFERENCE.tolist()
+    with pytest.raises(matrices.GradingInputError, match="negative entry"):
+        read_confusion(bad_entry_cm(tmp_path / "bad.csv", -1))
+
+
 def test_integral_float_counts_are_accepted(tmp_path):
-    cm = grading.read_confusion_matrix(write_cm(tmp_path / "m.csv", REFERENCE.astype(float)))
+    cm = matrices.read_confusion_matrix(write_cm(tmp_path / "m.csv", REFERENCE.astype(float)))
     assert cm.to_numpy().tolist() == REFERENCE.tolist()
 
 
@@ -128,11 +148,12 @@ def test_recall_moved_beyond_tolerance_fails_and_names_the_class(capsys, referen
 def test_compare_report_fields():
     ref = pd.DataFrame(REFERENCE, index=list(CLASS_CODES), columns=list(CLASS_CODES))
     sub = pd.DataFrame(moved(REFERENCE, "df", 4), index=list(CLASS_CODES), columns=list(CLASS_CODES))
-    report = grading.compare(ref, sub, 0.1)
+    report = compare(ref, sub, 0.1)
     assert not report.passed
     assert report.worst_class == "df"
     assert report.table.at["df", "difference"] == pytest.approx(-0.2)
-    assert report.balanced_accuracy_difference == pytest.approx(-0.2 / 7)
+    assert report.balanced_accuracy_difference == pytest.approx(
+        sklearn_balanced_accuracy(sub) - sklearn_balanced_accuracy(ref))
     assert "df -0.2000" in report.reason
 
 
@@ -174,7 +195,7 @@ def test_improvement_beyond_tolerance_also_fails(capsys, reference, tmp_path):
 @pytest.mark.parametrize("bad_tolerance", ["-0.1", "abc", "nan"])
 def test_invalid_tolerance_is_a_usage_error(capsys, reference, bad_tolerance):
     with pytest.raises(SystemExit) as exit_info:
-        grading.main(["--reference", str(reference), "--submission", str(reference),
+        skinkit_main(["grade", "--reference", str(reference), "--submission", str(reference),
                       "--tolerance", bad_tolerance])
     assert exit_info.value.code == 2
     assert "--tolerance" in capsys.readouterr().err
@@ -263,15 +284,15 @@ def test_unusable_submission_exits_2_with_one_line(capsys, reference, tmp_path, 
 def test_read_confusion_matrix_raises_grading_input_error(tmp_path, case):
     make, fragment = UNUSABLE[case]
     bad = make(tmp_path)
-    with pytest.raises(grading.GradingInputError, match=fragment) as error:
-        grading.read_confusion_matrix(bad)
+    with pytest.raises(matrices.GradingInputError, match=fragment) as error:
+        matrices.read_confusion_matrix(bad)
     assert str(bad) in str(error.value)
     assert isinstance(error.value, ValueError)
 
 
 def test_entry_error_names_the_cell(tmp_path):
-    with pytest.raises(grading.GradingInputError, match="true=df, predicted=mel"):
-        grading.read_confusion_matrix(bad_entry_cm(tmp_path / "m.csv", -1))
+    with pytest.raises(matrices.GradingInputError, match="true=df, predicted=mel"):
+        matrices.read_confusion_matrix(bad_entry_cm(tmp_path / "m.csv", -1))
 
 
 def test_malformed_reference_exits_2(capsys, tmp_path):
@@ -288,7 +309,7 @@ def test_subprocess_unusable_input_has_no_traceback(reference, tmp_path, case):
     make, fragment = UNUSABLE[case]
     bad = make(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "skinkit.grading", "--reference", str(reference), "--submission", str(bad)],
+        [sys.executable, "-m", "skinkit", "grade", "--reference", str(reference), "--submission", str(bad)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -397,9 +418,9 @@ def class_folder(tmp_path):
 
 
 def test_is_class_folder(class_folder, reference):
-    assert grading.is_class_folder(class_folder)
-    assert not grading.is_class_folder(class_folder / "alice")   # a run folder
-    assert not grading.is_class_folder(reference / "confusion_matrix.csv")
+    assert students.is_class_folder(class_folder)
+    assert not students.is_class_folder(class_folder / "alice")   # a run folder
+    assert not students.is_class_folder(reference / "confusion_matrix.csv")
 
 
 def test_class_mode_writes_verdicts(capsys, reference, class_folder):
@@ -413,7 +434,8 @@ def test_class_mode_writes_verdicts(capsys, reference, class_folder):
     assert verdicts.at["alice", "worst_class"] == "bcc"
     assert verdicts.at["bob", "worst_class"] == "mel"
     assert verdicts.at["carol", "worst_class"] == ""
-    assert float(verdicts.at["bob", "balanced_accuracy_difference"]) == pytest.approx(-10 / 111 / 7)
+    assert float(verdicts.at["bob", "balanced_accuracy_difference"]) == pytest.approx(
+        sklearn_balanced_accuracy(moved(REFERENCE, "mel", 10)) - sklearn_balanced_accuracy(REFERENCE))
     assert "got 6x7" in verdicts.at["carol", "reason"] and "carol" in verdicts.at["carol", "reason"]
     assert str(verdicts_path) in out
     student_lines = [line for line in out.splitlines() if line.split(":")[0] in {"alice", "bob", "carol"}]
@@ -453,8 +475,8 @@ def test_class_mode_unwritable_out_exits_2(capsys, reference, class_folder, tmp_
 
 
 def test_grade_class_api(reference, class_folder, tmp_path):
-    verdicts = grading.grade_class(reference, class_folder, tolerance=0.05, out=tmp_path / "v.csv")
-    assert list(verdicts.columns) == list(grading.VERDICT_COLUMNS)
+    verdicts = gradebook.grade_class(reference, class_folder, tolerance=0.05, out=tmp_path / "v.csv")
+    assert list(verdicts.columns) == list(gradebook.VERDICT_COLUMNS)
     assert verdicts.set_index("student")["verdict"].to_dict() == {
         "alice": "pass", "bob": "fail", "carol": "unusable"}
     assert pd.read_csv(tmp_path / "v.csv")["student"].tolist() == ["alice", "bob", "carol"]
@@ -463,8 +485,8 @@ def test_grade_class_api(reference, class_folder, tmp_path):
 def test_add_arguments_and_run_for_the_skinkit_cli(reference, tmp_path):
     import argparse
 
-    parser = grading.add_arguments(argparse.ArgumentParser())
+    parser = cli.add_arguments(argparse.ArgumentParser())
     args = parser.parse_args(["--reference", str(reference),
                               "--submission", str(write_cm(tmp_path / "s", REFERENCE))])
-    assert args.tolerance == grading.DEFAULT_TOLERANCE and args.out is None
-    assert grading.run(args) == 0
+    assert args.tolerance == DEFAULT_TOLERANCE and args.out is None
+    assert cli.run(args) == 0

@@ -7,7 +7,8 @@ import pytest
 from sklearn import metrics
 
 from skinkit.reporting.chance import CHANCE_BALANCED_ACCURACY
-from skinkit.reporting.intervals import SCORES, difference_interval, score_interval, stratified_resamples
+from skinkit.reporting.intervals import difference_interval, score_interval, stratified_resamples
+from skinkit.reporting.metrics import SCORES
 
 SKLEARN = {
     "accuracy": metrics.accuracy_score,

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torchvision import models as tv_models
 
+from skinkit.training.recipes import IMAGE_SIZE
 from skinkit.training.models import (PretrainedWeightsUnavailable, PretrainedWeightsWarning, build_model,
                             count_parameters, unfreeze, weights_file)
 
@@ -121,3 +122,9 @@ def test_downloading_line_is_shown_when_the_download_works(monkeypatch, tmp_path
     assert build_model("small", pretrained=True).pretrained is True
     printed = capsys.readouterr()
     assert "Downloading" in printed.out + printed.err
+
+
+def test_the_default_image_size_is_the_crop_both_weights_were_trained_at():
+    crops = {weights.transforms().crop_size[0] for weights in (tv_models.MobileNet_V3_Large_Weights.DEFAULT,
+                                                               tv_models.MobileNet_V3_Small_Weights.DEFAULT)}
+    assert crops == {IMAGE_SIZE}

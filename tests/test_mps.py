@@ -10,7 +10,8 @@ import torch
 
 from skinkit.data.loaders import default_num_workers
 from skinkit.training.models import build_model
-from skinkit.training.run_folders import save_checkpoint, write_json
+from skinkit.files import write_json
+from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
 from skinkit.training.loop import memory_format, pick_device
 

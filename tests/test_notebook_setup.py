@@ -1,5 +1,6 @@
 """Notebook settings: smoke mode, data and run folders from the environment, prerequisites."""
 
+import json
 import shutil
 
 import nbformat
@@ -7,9 +8,11 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from skinkit.__main__ import build_parser, main
 from skinkit.reporting import data_overview as explore
 from skinkit.data.dataset import DatasetError
 from skinkit.notebook import SMOKE_EPOCHS, SMOKE_IMAGE_SIZE, setup
+from skinkit.training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE
@@ -114,3 +117,57 @@ def test_notebook_01_on_missing_data_fails_at_setup_with_one_clear_message(monke
     assert len(error.traceback) == 1
     message = error.traceback[0]
     assert "Data problem:" in message and f"{tmp_path / 'missing'}: no such folder" in message
+
+
+def run_setup_cells(notebook, **injected):
+    """A notebook's parameters and set-up cells run in one namespace, `injected` set in between (as papermill does)."""
+    parameters, setup_cell = [cell.source for cell in nbformat.read(ROOT / "notebooks" / notebook, as_version=4).cells
+                              if cell.cell_type == "code"][:2]
+    namespace = {}
+    exec(parameters, namespace)
+    namespace.update(injected)
+    exec(setup_cell, namespace)
+    return namespace["settings"]
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """(data, run folder): small_frozen trained by the command line at its defaults, 1 epoch, as a student would."""
+    data, runs = tmp_path_factory.mktemp("one_per_class"), tmp_path_factory.mktemp("cli_runs")
+    for split in ("train", "val"):  # one image per class keeps a 224-pixel epoch short
+        (data / split).mkdir()
+        for digit in range(1, 8):
+            shutil.copy(min((SAMPLE / split).glob(f"{digit}_*.png")), data / split)
+    assert main(["train", "--stage", "small_frozen", "--data", str(data), "--runs", str(runs), "--epochs", "1",
+                 "--pretrained", "false", "--device", "cpu"]) == 0
+    return data, runs / "small_frozen"
+
+
+@pytest.mark.parametrize("old_kit_config", [False, True], ids=["this kit", "image_size None from an older kit"])
+def test_a_stage_trained_from_the_command_line_is_loaded_by_its_notebook(cli_run, tmp_path, capsys, old_kit_config):
+    """The command line at its defaults and notebook 04 at its parameters describe the same run."""
+    data, trained = cli_run
+    run_dir = shutil.copytree(trained, tmp_path / "small_frozen")
+    if old_kit_config:
+        config = json.loads((run_dir / "config.json").read_text())
+        (run_dir / "config.json").write_text(json.dumps({**config, "image_size": None}))
+    written = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}
+    capsys.readouterr()
+    settings = run_setup_cells("04_small_training.ipynb", DATA_ROOT=data, RUNS_ROOT=tmp_path, EPOCHS=1)
+    result = settings.run_stage(device="cpu")
+    assert "small_frozen already finished — loaded from" in capsys.readouterr().out
+    assert [path.name for path in tmp_path.iterdir()] == ["small_frozen"], "the run was moved aside"
+    assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == written
+    assert result.metrics == json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("stage", RECIPES)
+def test_each_training_notebook_runs_its_recipe_at_the_command_line_defaults(tmp_path, stage):
+    for earlier in RECIPES:  # set-up only checks that earlier stages have finished
+        (tmp_path / earlier).mkdir()
+        (tmp_path / earlier / "best.pt").touch()
+        (tmp_path / earlier / "metrics.json").touch()
+    settings = run_setup_cells(NOTEBOOK_OF_STAGE[stage], DATA_ROOT=SAMPLE, RUNS_ROOT=tmp_path)
+    cli = build_parser().parse_args(["train", "--stage", stage, "--data", str(SAMPLE)])
+    assert settings.recipe == RECIPES[stage]
+    assert (settings.image_size, settings.seed, settings.resume) == (cli.image_size, cli.seed, not cli.no_resume)

@@ -344,7 +344,7 @@ def synthetic_course_metadata():
     return lesion_plan(need)  # one lesion per needed image; lesion sizes average 1.6 images
 
 
-def test_course_preset_counts_match_the_seed_report():
+def test_course_preset_counts_match_the_project_report():
     assert {split: list(PRESETS["course"][split]) for split in SPLITS} == COURSE_COUNTS
 
 

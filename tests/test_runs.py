@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 import torch
 
-from skinkit import grading
+from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
 from skinkit.reporting.plots import plot_history
 from skinkit.training.recipes import RECIPES
-from skinkit.training.run_folders import HISTORY_COLUMNS, atomic_path, load_checkpoint, read_json, write_json
+from skinkit.files import atomic_path, read_json, write_json
+from skinkit.training.run_folders import HISTORY_COLUMNS, load_checkpoint
 from skinkit.training.stage import StageResult, run_stage, same_run
 
 from .helpers import ROOT, SAMPLE
@@ -65,7 +66,7 @@ def test_same_seed_gives_identical_results_and_passes_grading(two_runs, capsys):
     assert (first / "confusion_matrix.csv").read_bytes() == (second / "confusion_matrix.csv").read_bytes()
     assert two_runs[0].metrics == two_runs[1].metrics
     assert two_runs[0].history["train_loss"].tolist() == two_runs[1].history["train_loss"].tolist()
-    assert grading.main(["--reference", str(first), "--submission", str(second)]) == 0
+    assert skinkit_main(["grade", "--reference", str(first), "--submission", str(second)]) == 0
     assert "PASS" in capsys.readouterr().out
 
 

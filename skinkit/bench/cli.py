@@ -3,13 +3,12 @@
 import argparse
 import json
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from ..data.dataset import SkinLesionDataset
+from ..data.dataset import SkinLesionDataset, check_data_root
 from ..data.loaders import default_num_workers
 from ..notebook import project_root
 from ..training.precision import precision_for
@@ -33,9 +32,8 @@ def load_average():
 
 
 def default_data_root():
-    """The bundled sample of the kit's folder (see `notebook.project_root`); None if it is missing."""
-    sample = project_root() / "data" / "sample"
-    return sample if sample.is_dir() else None
+    """The bundled sample of the kit's folder (see `notebook.project_root`)."""
+    return project_root() / "data" / "sample"
 
 
 def add_arguments(parser):
@@ -66,9 +64,7 @@ def measuring_setup(device, sizes, data_root, train_set, freed_memory_kept):
 def run(args):
     """Run the benchmark and print the table (and the JSON line with --json); returns 0."""
     data_root = args.data or default_data_root()
-    if data_root is None or not (Path(data_root) / "train").is_dir():
-        print(f"bench: no dataset with a train/ folder at {data_root}; pass --data DIR", file=sys.stderr)
-        return 2
+    check_data_root(data_root, ("train",), "pass --data with a course-format dataset")
     device = torch.device(args.device or pick_device())
     freed_memory_kept = prepare_device(device)  # before any timing, as training does
     sizes = bench_sizes(args.quick, device)
@@ -85,11 +81,3 @@ def run(args):
     if args.json:
         print(json.dumps(report), flush=True)
     return 0
-
-
-def main(argv=None):
-    """`python -m skinkit.bench`: the same as `python -m skinkit bench`."""
-    parser = argparse.ArgumentParser(prog="python -m skinkit.bench",
-                                     description="Measure the kit's speed-ups on this machine.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))

@@ -3,8 +3,8 @@
 from functools import partial
 
 import torch
-from torch.utils.data import Dataset
 
+from ..data.dataset import AugmentedDataset
 from ..data.loaders import default_num_workers, stage_loaders
 from ..training.models import build_model
 from ..training.recipes import RECIPES, loss_and_optimizer
@@ -14,25 +14,10 @@ from .timing import alternate, best_seconds
 WORKER_COUNTS = (0, 1, 2)
 
 
-class CycledDataset(Dataset):
-    """`base` repeated to `length` items (a longer epoch from a small dataset), same interface."""
-
-    def __init__(self, base, length):
-        self.base = base
-        self.positions = [i % len(base) for i in range(length)]
-        self.img_labels = base.img_labels.iloc[self.positions].reset_index(drop=True)
-
-    def __len__(self):
-        return len(self.positions)
-
-    def __getitem__(self, index):
-        return self.base[self.positions[index]]
-
-
 def epoch_loader(train_set, sizes, device, num_workers):
     """The kit's small_frozen training loader (`stage_loaders`) over the cycled training set."""
     recipe = RECIPES["small_frozen"]
-    cycled = CycledDataset(train_set, max(1, round(len(train_set) * sizes.epoch_repeats)))
+    cycled = AugmentedDataset(train_set, length=max(1, round(len(train_set) * sizes.epoch_repeats)))
     train, _ = stage_loaders(cycled, train_set, recipe.model, sizes.image_size, device,
                              sizes.batch_size, recipe.val_batch_size, recipe.oversampling,
                              torch.Generator().manual_seed(0), num_workers)

@@ -10,7 +10,7 @@ from ..training.recipes import RECIPES
 from .timing import alternate, best_rate
 
 
-def seed_transform(image_size=224):
+def report_transform(image_size=224):
     """The project report's per-sample training transform (torchvision transforms v1, on PIL images)."""
     from torchvision import transforms
     from torchvision.models import MobileNet_V3_Large_Weights
@@ -25,7 +25,7 @@ def seed_transform(image_size=224):
     ])
 
 
-class SeedStyleDataset(Dataset):
+class ReportStyleDataset(Dataset):
     """The project report's dataset: every access reads and decodes the PNG file, then transforms it."""
 
     def __init__(self, augmented, transform):
@@ -57,19 +57,19 @@ def pipeline_loaders(train_set, sizes, device):
     """(report-style, kit) loaders over the same oversampled training samples, both num_workers=0."""
     augmented = AugmentedDataset(train_set, weights=RECIPES["large_frozen"].oversampling)
     generator = torch.Generator().manual_seed(0)
-    seed = DataLoader(SeedStyleDataset(augmented, seed_transform(sizes.image_size)),
-                      batch_size=sizes.batch_size, shuffle=True, generator=generator, num_workers=0)
+    report = DataLoader(ReportStyleDataset(augmented, report_transform(sizes.image_size)),
+                        batch_size=sizes.batch_size, shuffle=True, generator=generator, num_workers=0)
     kit = make_loader(augmented, BatchAugment("large", sizes.image_size, train=True).to(device),
                       sizes.batch_size, device, shuffle=True, generator=generator, num_workers=0)
-    return seed, kit
+    return report, kit
 
 
 def measure_pipeline(train_set, sizes, device):
-    """Augmented training images per second: {"kit": ..., "seed": ...}."""
-    seed_loader, kit_loader = pipeline_loaders(train_set, sizes, device)
-    for loader in (seed_loader, kit_loader):  # warm-up: one batch each
+    """Augmented training images per second: {"kit": ..., "report": ...}."""
+    report_loader, kit_loader = pipeline_loaders(train_set, sizes, device)
+    for loader in (report_loader, kit_loader):  # warm-up: one batch each
         next(iter(loader))
-    runs = {"seed": batch_puller(seed_loader, sizes.seed_batches),
+    runs = {"report": batch_puller(report_loader, sizes.report_batches),
             "kit": batch_puller(kit_loader, sizes.kit_batches)}
     timings = alternate(runs, device, sizes.pipeline_rounds)
-    return {name: best_rate(timings[name]) for name in ("kit", "seed")}
+    return {name: best_rate(timings[name]) for name in ("kit", "report")}

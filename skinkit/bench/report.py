@@ -30,7 +30,7 @@ def build_report(pipeline, training, epochs, setup):
     by_workers, pure_seconds, n_batches = epochs
     default_workers = setup["default_num_workers"]
     report = {
-        "pipeline_speedup": pipeline["kit"] / pipeline["seed"],
+        "pipeline_speedup": pipeline["kit"] / pipeline["report"],
         "train_speedup": {stage: rates["kit"] / rates["plain"] for stage, rates in training.items()},
         "epoch_overhead": by_workers[default_workers] / pure_seconds,
         "pipeline_img_per_s": pipeline,
@@ -76,7 +76,7 @@ def format_report(report):
     """The results as a readable table, goals included."""
     setup, pipe = report["setup"], report["pipeline_img_per_s"]
     lines = [*format_header(setup),
-             f"  report-style (PNG decode + PIL per sample) {pipe['seed']:9.1f} img/s",
+             f"  report-style (PNG decode + PIL per sample) {pipe['report']:9.1f} img/s",
              f"  kit (in-memory + BatchAugment)           {pipe['kit']:9.1f} img/s",
              f"Training step: batch {setup['batch_size']}, {setup['image_size']} px, best of "
              f"alternating runs; kit = channels_last in {setup['precision']}, plain = NCHW fp32 in a "

@@ -7,7 +7,7 @@ import torch
 from ..training.models import build_model
 from ..training.precision import Precision, precision_for
 from ..training.recipes import RECIPES, loss_and_optimizer
-from ..training.loop import batch_to_device, to_device
+from ..training.loop import batch_to_device, to_device, train_step
 from .timing import alternate, best_rate, say, synchronize
 
 # Benchmark name of each training stage -> the recipe giving its model, freezing and loss weights.
@@ -16,7 +16,7 @@ TRAIN_STAGES = {"large_frozen": "large_frozen", "large_full": "large_finetune",
 
 
 def train_step_runner(model, images, labels, recipe, device, kit, steps=1):
-    """A function doing `steps` training steps with `recipe`'s loss and optimiser; returns images seen.
+    """A function doing `steps` of `train_step` with `recipe`'s loss and optimiser; returns images seen.
 
     kit: channels_last model and input in the precision `precision_for` picks; else plain NCHW fp32.
     """
@@ -31,10 +31,7 @@ def train_step_runner(model, images, labels, recipe, device, kit, steps=1):
 
     def train_steps():
         for _ in range(steps):
-            with precision.autocast():
-                loss = criterion(model(images), labels)
-            optimizer.zero_grad(set_to_none=True)
-            precision.backward_and_step(loss, optimizer)
+            train_step(model, images, labels, criterion, optimizer, precision)
         return steps * len(labels)
 
     return train_steps

@@ -15,7 +15,7 @@ class BenchSizes:
     batch_size: int = 50
     image_size: int = 224
     pipeline_rounds: int = 3
-    seed_batches: int = 2  # per round
+    report_batches: int = 2  # per round
     kit_batches: int = 6  # per round
     train_rounds: int = 5
     train_steps_per_run: int = 1  # more on GPUs, where one step takes milliseconds
@@ -27,7 +27,7 @@ class BenchSizes:
 
 
 FULL = BenchSizes()
-QUICK = BenchSizes(batch_size=4, image_size=32, pipeline_rounds=1, seed_batches=1, kit_batches=2,
+QUICK = BenchSizes(batch_size=4, image_size=32, pipeline_rounds=1, report_batches=1, kit_batches=2,
                    train_rounds=1, train_budget_s=0.0, epoch_repeats=0.2, epoch_rounds=1,
                    epoch_budget_s=0.0, worker_rounds=1)
 

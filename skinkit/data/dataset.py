@@ -128,9 +128,12 @@ class SkinLesionDataset(Dataset):
 
 
 class AugmentedDataset(Dataset):
-    """Repeats each sample `weights[label]` times, drawing a fresh augmentation on every access."""
+    """Repeats each sample `weights[label]` times, drawing a fresh augmentation on every access.
 
-    def __init__(self, base, weights=None, transform=None):
+    `length`: cycle those items in order until there are this many (a longer epoch from a small set).
+    """
+
+    def __init__(self, base, weights=None, transform=None, length=None):
         if weights is not None and len(weights) != NUM_CLASSES:
             raise ValueError(f"weights needs one repeat count per class ({NUM_CLASSES}), "
                              f"got {len(weights)}")
@@ -138,6 +141,8 @@ class AugmentedDataset(Dataset):
         self.transform = transform
         repeats = [1 if weights is None else int(weights[label]) for label in base.img_labels["label"]]
         self.indices = [i for i, n in enumerate(repeats) for _ in range(n)]
+        if length is not None:
+            self.indices = [self.indices[i % len(self.indices)] for i in range(length)]
         self.img_labels = base.img_labels.iloc[self.indices].reset_index(drop=True)
 
     def __len__(self):

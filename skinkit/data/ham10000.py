@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..classes import CLASS_CODES
-from ..errors import KitError
+from ..errors import PrepareError
 
 DATAVERSE_CSV = "HAM10000_metadata.csv"
 DATAVERSE_IMAGE_FOLDERS = ("images", ".", "HAM10000_images_part_1", "HAM10000_images_part_2")
@@ -23,12 +23,6 @@ ISIC_GROUND_TRUTH_CSV = f"{ISIC_GROUND_TRUTH_DIR}/{ISIC_GROUND_TRUTH_DIR}.csv"
 ISIC_GROUPINGS_CSV = "ISIC2018_Task3_Training_LesionGroupings.csv"
 ONE_HOT_COLUMNS = ("image", *(code.upper() for code in CLASS_CODES))
 GROUPING_COLUMNS = ("image", "lesion_id")
-
-
-class PrepareError(KitError, ValueError):
-    """The HAM10000 source cannot give the requested dataset."""
-
-    title = "Cannot prepare the dataset"
 
 
 def read_csv(csv_path, columns, handle=None):

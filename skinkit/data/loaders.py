@@ -36,8 +36,9 @@ def default_num_workers(device):
     """Loader workers: two on a CUDA GPU, none on the CPU or Apple's MPS.
 
     On the CPU the training step already keeps every core busy; a worker process only competes
-    with it (measured on 2 cores: epochs 2.6x slower with one worker than augmenting in the main
-    process, see `python -m skinkit bench`). On a GPU the workers just collate uint8 batches.
+    with it (measured on 2 cores: epochs 2.7x slower with one or two workers than augmenting in the
+    main process; see docs/performance.md and `python -m skinkit bench`). On a GPU the workers just
+    collate uint8 batches.
     MPS means macOS, where workers are spawned afresh each epoch and each gets a pickled copy of
     the in-memory images; the main process is the safe choice there (not measured on a Mac).
     """

@@ -16,7 +16,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
-from .ham10000 import PrepareError, check_images_exist, read_metadata
+from ..errors import PrepareError
+from .ham10000 import check_images_exist, read_metadata
 
 SPLITS = ("train", "val", "test")
 SQUARE_SIZE = 300  # side in pixels of the course's square images (the project report's)

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from ..data.dataset import check_data_root, list_labelled_images, read_gray
+from ..files import atomic_path, read_json, write_json
 from ..reporting.comparison import FINAL_STAGES
-from ..training.run_folders import atomic_path, read_json, write_json
 from ..training.stage import load_stage_model
 from . import checks
 from .contract import INPUT_NAME, OUTPUT_NAME, DeployableModel, crop_to_input, input_size, metadata

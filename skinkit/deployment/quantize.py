@@ -19,7 +19,7 @@ from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, 
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..errors import KitError
-from ..training.run_folders import atomic_path
+from ..files import atomic_path
 from .quiet import quietly
 from .runtime import OnnxClassifier, probabilities
 

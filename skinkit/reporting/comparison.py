@@ -15,12 +15,13 @@ from ..data.augment import BatchAugment
 from .chance import always_majority_accuracy
 from ..classes import NUM_CLASSES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
-from .metrics import classification_table, confusion_matrix, labels_from_confusion
-from .conclusion import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
-from .intervals import CONFIDENCE, SCORES, difference_interval, score_interval
+from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
+from .conclusion import chance_reading
+from .intervals import CONFIDENCE, difference_interval, score_interval
 from ..data.loaders import make_loader
 from ..training.models import count_parameters
-from ..training.run_folders import read_confusion, read_json, save_figure, write_csv, write_json
+from ..files import read_json, save_figure, write_csv, write_json
+from ..training.run_folders import read_confusion
 from ..training.loop import predict_labels, to_device
 from .plots import plot_confusion_matrices
 

@@ -6,7 +6,8 @@ import pandas as pd
 import torch
 
 from ..data.augment import BatchAugment
-from ..classes import CLASS_CODES, OVERSAMPLING_WEIGHTS
+from ..classes import CLASS_CODES
+from ..training.recipes import OVERSAMPLING_WEIGHTS
 from ..data.dataset import AugmentedDataset, SkinLesionDataset, check_data_root, class_counts
 from .plots import show_image_grid
 

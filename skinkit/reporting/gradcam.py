@@ -21,7 +21,7 @@ from ..data.dataset import SkinLesionDataset
 from ..data.loaders import make_loader
 from ..training.models import build_model
 from .plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
-from ..training.run_folders import save_figure, write_csv
+from ..files import save_figure, write_csv
 from ..training.stage import load_stage_model
 from ..training.loop import to_device
 

@@ -3,47 +3,15 @@
 Each resample redraws, with replacement, as many images of each class as the test split holds,
 so every resample keeps the split's class mix: balanced accuracy then always averages the same
 seven classes (a plain resample can drop a rare class and move the score for no real reason).
-The scores are numpy versions of scikit-learn's that score thousands of resamples at once;
-tests check that they agree with scikit-learn.
+The scores are `metrics.SCORES`, which score thousands of resamples at once.
 """
 
 import numpy as np
 
-from ..classes import NUM_CLASSES
+from .metrics import SCORES
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
-
-
-def class_counts_along(y_true, y_pred):
-    """Per class: true positives, true count and predicted count, along the last axis."""
-    classes = np.arange(NUM_CLASSES).reshape(-1, 1)
-    is_true = y_true[..., None, :] == classes
-    is_pred = y_pred[..., None, :] == classes
-    return (is_true & is_pred).sum(-1), is_true.sum(-1), is_pred.sum(-1)
-
-
-def accuracy(y_true, y_pred):
-    """Fraction of images classified correctly, along the last axis."""
-    return (np.asarray(y_true) == np.asarray(y_pred)).mean(-1)
-
-
-def balanced_accuracy(y_true, y_pred):
-    """Mean recall over the classes present in y_true (as scikit-learn computes it)."""
-    hits, true_count, _ = class_counts_along(np.asarray(y_true), np.asarray(y_pred))
-    present = true_count > 0
-    recall = np.divide(hits, true_count, out=np.zeros(hits.shape), where=present)
-    return recall.sum(-1) / present.sum(-1)
-
-
-def macro_f1(y_true, y_pred):
-    """Mean F1 over all seven classes, 0 for a class never seen nor predicted (zero_division=0)."""
-    hits, true_count, pred_count = class_counts_along(np.asarray(y_true), np.asarray(y_pred))
-    total = true_count + pred_count
-    return np.divide(2 * hits, total, out=np.zeros(hits.shape), where=total > 0).mean(-1)
-
-
-SCORES = {"accuracy": accuracy, "balanced_accuracy": balanced_accuracy, "macro_f1": macro_f1}
 
 
 def stratified_resamples(y_true, resamples, seed):

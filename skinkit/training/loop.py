@@ -101,6 +101,15 @@ def cpu_state(model):
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def train_step(model, images, labels, criterion, optimizer, precision):
+    """One optimisation step on one batch (forward in `precision`, backward, update); returns the loss tensor."""
+    with precision.autocast():
+        loss = criterion(model(images), labels)
+    optimizer.zero_grad(set_to_none=True)
+    precision.backward_and_step(loss, optimizer)
+    return loss
+
+
 def train_one_epoch(model, loader, criterion, optimizer, device, description="train", progress=True,
                     precision=None):
     """One pass over `loader`; returns the mean training loss per sample (`precision`: see train_model)."""
@@ -110,10 +119,7 @@ def train_one_epoch(model, loader, criterion, optimizer, device, description="tr
     total_loss, seen = 0.0, 0
     for images, labels in progress_bar(loader, desc=description, leave=False, disable=not progress):
         images, labels = batch_to_device(images, labels, device)
-        with precision.autocast():
-            loss = criterion(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        precision.backward_and_step(loss, optimizer)
+        loss = train_step(model, images, labels, criterion, optimizer, precision)
         total_loss += loss.item() * len(labels)
         seen += len(labels)
     return total_loss / seen

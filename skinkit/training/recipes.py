@@ -1,12 +1,22 @@
-"""The four training stages of the project report, as data."""
+"""The four training stages of the project report, as data: hyperparameters, loss and oversampling weights."""
 
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..classes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN,
-                      CLASS_WEIGHTS_SMALL_FINETUNE, CLASS_WEIGHTS_SMALL_TRAIN, OVERSAMPLING_WEIGHTS)
+# Loss weights per class (akiec, bcc, bkl, df, mel, nv, vasc), as tuned in the project report.
+CLASS_WEIGHTS_LARGE_TRAIN = (3.0, 2.2, 2.0, 5.0, 3.0, 1.0, 5.0)
+CLASS_WEIGHTS_LARGE_FINETUNE = (3.0, 2.2, 2.0, 7.0, 3.0, 1.0, 5.0)
+CLASS_WEIGHTS_SMALL_TRAIN = (3.0, 3.0, 2.0, 5.0, 3.0, 1.0, 6.0)
+CLASS_WEIGHTS_SMALL_FINETUNE = (3.0, 3.0, 2.0, 5.0, 3.0, 1.0, 5.0)
+
+# How many times each training image is repeated (with a fresh augmentation each time).
+OVERSAMPLING_WEIGHTS = (4, 4, 2, 6, 2, 1, 6)
+
+# Crop size the models see, in pixels: the ImageNet weights' own (224 for both MobileNetV3s), as
+# in the project report. The one default for the command line, the notebooks and run_stage.
+IMAGE_SIZE = 224
 
 # Validation scores a stage can keep its best epoch by; "accuracy" is the project report's rule.
 SELECTION_RULES = ("balanced_accuracy", "accuracy")

@@ -1,16 +1,14 @@
-"""Run folders: atomic artifact writes, checkpoints that load with weights_only=True."""
+"""Run folders: checkpoints that load with weights_only=True, history.csv, the data fingerprint."""
 
 import hashlib
-import json
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from ..errors import CheckpointError
+from ..files import atomic_path
+from ..grading.matrices import read_confusion_matrix
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",
                    "seconds"]
@@ -18,45 +16,6 @@ HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy
 HISTORY_SERIES = {"train_loss": "loss_list", "val_accuracy": "accuracy_list",
                   "val_balanced_accuracy": "balanced_accuracy_list", "val_macro_f1": "macro_f1_list",
                   "lr": "lr_list", "seconds": "seconds_list"}
-
-
-@contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    os.chmod(tmp, 0o644)  # mkstemp makes files private; artifacts are meant to be shared
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path, data):
-    """Write `data` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def read_json(path):
-    """Load a JSON file."""
-    return json.loads(Path(path).read_text())
-
-
-def write_csv(path, frame, **kwargs):
-    """Write a DataFrame as CSV, atomically."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, **kwargs)
-
-
-def save_figure(path, figure):
-    """Save a matplotlib figure as PNG, atomically."""
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
 
 def save_checkpoint(path, checkpoint):
@@ -89,10 +48,8 @@ def read_history(path):
 
 
 def read_confusion(path):
-    """A saved confusion_matrix.csv as a counts table (rows = true class, columns = predicted)."""
-    frame = pd.read_csv(path, index_col="true")
-    frame.columns.name = "predicted"
-    return frame
+    """A saved confusion_matrix.csv as validated counts (rows = true class, columns = predicted)."""
+    return read_confusion_matrix(path)
 
 
 def data_fingerprint(data_root):

@@ -20,9 +20,10 @@ from ..data.loaders import stage_loaders
 from .models import build_model, set_base_trainable
 from ..reporting.plots import plot_confusion_matrices
 from .precision import precision_for
-from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
+from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE, loss_and_optimizer
+from ..files import read_json, save_figure, write_csv, write_json
 from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
-                   read_history, read_json, save_checkpoint, save_figure, write_csv, write_json)
+                          read_history, save_checkpoint)
 from .loop import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
                        to_device, train_model)
 
@@ -114,11 +115,16 @@ def stage_config(recipe, data_root, seed, image_size, device, pretrained, precis
     }
 
 
+def compared_settings(config):
+    """The settings of a config that decide whether two runs are the same run."""
+    settings = {**OLD_RUN_DEFAULTS, **config}
+    settings["image_size"] = settings.get("image_size") or IMAGE_SIZE  # older kits recorded None for it
+    return {k: v for k, v in settings.items() if k not in NOT_COMPARED_ON_RESUME}
+
+
 def same_run(config, other):
     """True when two configs describe the same run (devices and versions may differ)."""
-    strip = lambda c: {k: v for k, v in {**OLD_RUN_DEFAULTS, **c}.items()  # noqa: E731
-                       if k not in NOT_COMPARED_ON_RESUME}
-    return strip(config) == strip(other)
+    return compared_settings(config) == compared_settings(other)
 
 
 def archive(run_dir):
@@ -218,7 +224,7 @@ def load_finished(run_dir, config):
                        classification_table(*labels_from_confusion(confusion)), train_images)
 
 
-def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained="auto", resume=True,
+def run_stage(recipe, data_root, runs_root, seed=0, image_size=IMAGE_SIZE, pretrained="auto", resume=True,
               device=None, num_workers=None, precision="auto"):
     """Train `recipe` on `data_root` into `runs_root/<stage>/`; continue from last.pt when `resume`.
 
@@ -226,6 +232,7 @@ def run_stage(recipe, data_root, runs_root, seed=0, image_size=None, pretrained=
     """
     device = torch.device(device) if device else pick_device()
     precision = precision_for(device, precision)
+    image_size = image_size or IMAGE_SIZE
     run_dir = Path(runs_root) / recipe.stage
     finished = resume and finished_run(run_dir, recipe, data_root, seed, image_size, pretrained)
     if finished:

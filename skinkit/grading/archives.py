@@ -1,0 +1,138 @@
+"""Zip archives from students, opened safely: checked member by member, read in memory, never extracted.
+
+Every member of a student's archive (and of zips inside it) is checked before anything is read:
+no `..`, absolute or drive paths, no symbolic links or other non-regular files, no encryption.
+The members, their declared sizes and the zip nesting are capped (MAX_MEMBERS,
+MAX_UNCOMPRESSED_BYTES, MAX_ZIP_DEPTH). Only config.json and confusion_matrix.csv (at most
+MAX_FILE_BYTES each) and zips inside zips are ever decompressed, into memory; nothing is written.
+Any problem refuses the student's whole submission (ArchiveRefused) and names the member.
+"""
+
+import io
+import posixpath
+import stat
+import zipfile
+import zlib
+
+from ..errors import one_line
+from .matrices import ERROR_TEXT_LIMIT, MAX_FILE_BYTES, GradingInputError
+from .stages import READ_NAMES, hidden
+
+MAX_ZIP_DEPTH = 3                    # zips within zips, the class archive counting as one
+MAX_MEMBERS = 10_000                 # members of one student's archives, nested ones included
+MAX_UNCOMPRESSED_BYTES = 1 << 30     # declared sizes of all those members together (1 GiB)
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
+
+
+class ArchiveRefused(GradingInputError):
+    """A student's archive that is not opened: an unsafe member, or past a cap."""
+
+    title = "Refused archive"
+
+
+class ArchiveLimits:
+    """What one student's archives have used of the caps so far."""
+
+    def __init__(self):
+        self.members = 0
+        self.uncompressed_bytes = 0
+
+    def count(self, info, shown):
+        """Add a member; ArchiveRefused once the member count or the total declared size is past its cap."""
+        self.members += 1
+        self.uncompressed_bytes += info.file_size
+        if self.members > MAX_MEMBERS:
+            raise ArchiveRefused(f"{shown}: more than {MAX_MEMBERS} members in the submission")
+        if self.uncompressed_bytes > MAX_UNCOMPRESSED_BYTES:
+            raise ArchiveRefused(f"{shown}: the submission expands past {MAX_UNCOMPRESSED_BYTES} bytes "
+                                 "(a zip bomb, or far more than a runs folder)")
+
+
+def unsafe_path(name):
+    """True for a member path that could leave the folder it is meant for: .., absolute, drive letter."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts
+
+
+def check_member(info, shown):
+    """ArchiveRefused unless the member is a plain file or folder with a safe path, not encrypted."""
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if unsafe_path(info.filename):
+        raise ArchiveRefused(f"{shown}: unsafe path {info.filename[:100]!r} in the archive "
+                             "(.., absolute or drive paths are refused)")
+    if kind == stat.S_IFLNK:
+        raise ArchiveRefused(f"{shown}: a symbolic link in the archive (refused)")
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise ArchiveRefused(f"{shown}: not a regular file in the archive (refused)")
+    if info.flag_bits & 0x1:
+        raise ArchiveRefused(f"{shown}: encrypted (password-protected) member; hand in a zip without a password")
+
+
+def read_member(archive, info, shown, limit):
+    """The decompressed bytes of one checked member of at most `limit` bytes, in memory."""
+    if info.file_size > limit:
+        raise ArchiveRefused(f"{shown}: expands to {info.file_size} bytes, past the cap of {limit}")
+    try:
+        with archive.open(info) as member:
+            data = member.read(limit + 1)
+    except ZIP_ERRORS as exc:
+        raise ArchiveRefused(f"{shown}: cannot be read from the archive ({one_line(exc, ERROR_TEXT_LIMIT)})") from None
+    if len(data) > limit:  # zipfile stops at the declared size; this guards that promise
+        raise ArchiveRefused(f"{shown}: expands past the cap of {limit} bytes")
+    return data
+
+
+def archive_readers(archive, members, location, depth, limits):
+    """Readers of config.json and confusion_matrix.csv among `members` ((relative path, info) pairs).
+
+    Zips among them are opened in memory and their files listed under "<name>.zip/".
+    """
+    readers = {}
+    for relative, info in members:
+        shown = f"{location}/{relative}"
+        check_member(info, shown)
+        limits.count(info, shown)
+        if info.is_dir() or hidden(relative):
+            continue
+        if relative.lower().endswith(".zip"):
+            nested = nested_readers(archive, info, shown, depth + 1, limits)
+            readers.update({f"{relative}/{path}": reader for path, reader in nested.items()})
+        elif posixpath.basename(relative) in READ_NAMES:
+            if relative in readers:
+                raise ArchiveRefused(f"{shown}: in the archive twice")
+            readers[relative] = needed_member_reader(archive, info, shown)
+    return readers
+
+
+def needed_member_reader(archive, info, shown):
+    """A function that reads a config.json or confusion_matrix.csv member when called (size checked now)."""
+    if info.file_size > MAX_FILE_BYTES:
+        raise ArchiveRefused(f"{shown}: expands to {info.file_size} bytes, past the cap of {MAX_FILE_BYTES}")
+    return lambda: read_member(archive, info, shown, MAX_FILE_BYTES)
+
+
+def nested_readers(archive, info, shown, depth, limits):
+    """The readers of a zip inside an archive, opened in memory (its declared size is already counted)."""
+    if depth > MAX_ZIP_DEPTH:
+        raise ArchiveRefused(f"{shown}: zips nested more than {MAX_ZIP_DEPTH} deep (refused)")
+    nested = open_zip(io.BytesIO(read_member(archive, info, shown, info.file_size)), shown)
+    return archive_readers(nested, all_members(nested), shown, depth, limits)
+
+
+def open_zip(source, shown):
+    """A zipfile.ZipFile for a path or an in-memory file; ArchiveRefused when it is not a readable zip."""
+    try:
+        return zipfile.ZipFile(source)
+    except ZIP_ERRORS as exc:
+        raise ArchiveRefused(f"{shown}: not a readable zip archive ({one_line(exc, ERROR_TEXT_LIMIT)})") from None
+
+
+def all_members(archive):
+    """Every member of an archive as (relative path, info) pairs."""
+    return [(info.filename, info) for info in archive.infolist()]
+
+
+def zip_file_readers(path, shown, limits, stack, depth=1):
+    """The readers of a zip file on disk (a student's upload); the open archive is closed with `stack`."""
+    archive = stack.enter_context(open_zip(path, shown))
+    return archive_readers(archive, all_members(archive), shown, depth, limits)

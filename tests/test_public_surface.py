@@ -1,0 +1,34 @@
+"""`from skinkit import ...` gives what notebooks and scripts call, and docs/development.md lists exactly that."""
+
+import re
+
+import skinkit
+
+from .helpers import ROOT
+
+# What notebooks and outside scripts call (issue 20): importable from skinkit itself, whatever the layout.
+CALLED_FROM_OUTSIDE = {"run_stage", "load_stage_model", "RECIPES", "summary_metrics", "test_results",
+                       "evaluate_test_split", "build_model", "BatchAugment", "OVERSAMPLING_WEIGHTS",
+                       "LESION_CLASSES", "CLASS_WEIGHTS_LARGE_TRAIN", "pick_device", "count_parameters"}
+
+
+def documented_surface():
+    """The names in backticks in docs/development.md's section on the public surface."""
+    text = (ROOT / "docs" / "development.md").read_text()
+    section = text.split("## The public surface of `skinkit`", 1)[1].split("\n## ", 1)[0]
+    [listed] = [part for part in section.split("\n\n") if part.startswith("- ")]  # the one bullet list
+    return set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", listed))
+
+
+def test_every_public_name_is_importable():
+    for name in skinkit.__all__:
+        assert hasattr(skinkit, name), name
+    assert CALLED_FROM_OUTSIDE <= set(skinkit.__all__)
+
+
+def test_the_per_image_transforms_are_not_public():
+    assert not {"train_transform", "eval_transform"} & set(dir(skinkit))
+
+
+def test_docs_list_the_public_surface():
+    assert documented_surface() == set(skinkit.__all__)
