@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from ..reporting.comparison import latency_summary, timings_in_turns_ms
-from ..reporting.intervals import CONFIDENCE, balanced_accuracy, difference_interval, score_interval
+from ..reporting.intervals import CONFIDENCE, difference_interval, score_interval
+from ..reporting.metrics import balanced_accuracy
 from .runtime import OnnxClassifier, probabilities
 
 LATENCY_THREADS = 1
