@@ -68,12 +68,12 @@ def file_sizes(fp32_path, int8_path):
     return {"fp32_bytes": fp32, "int8_bytes": int8, "int8_to_fp32": int8 / fp32}
 
 
-def measure(pytorch, fp32, int8, images, y_true, repeats=30):
+def measure(pytorch, fp32, int8, images, y_true, repeats=30, seed=0):
     """Every check of one export on the validation `images` (uint8 model inputs) and labels `y_true`."""
     scores = {name: probabilities(model, images) for name, model in
               {"pytorch": pytorch, "fp32": fp32, "int8": int8}.items()}
     return {"onnx_vs_pytorch": onnx_vs_pytorch(scores["pytorch"], scores["fp32"]),
-            "int8_vs_fp32": int8_vs_fp32(np.asarray(y_true), scores["fp32"], scores["int8"]),
+            "int8_vs_fp32": int8_vs_fp32(np.asarray(y_true), scores["fp32"], scores["int8"], seed=seed),
             "files": file_sizes(fp32.path, int8.path),
             "latency_threads": LATENCY_THREADS,
             "latency_ms": latency({"pytorch_eager": pytorch,

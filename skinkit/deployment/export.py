@@ -65,34 +65,43 @@ def validation_inputs(folder, model_name, image_size):
     return model_inputs(folder, table["file"], model_name, image_size), table["label"].to_numpy()
 
 
-def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30):
-    """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record."""
+def provenance(runs_root, stage, config, data_root, seed, files):
+    """What export.json says about where the files came from and what made them."""
+    resize, size = input_size(config["model"], config["image_size"])
+    return {"stage": stage, "architecture": config["model"], "image_size": size, "resize": resize,
+            "pretrained": config["pretrained"], "opset": OPSET, "seed": seed,
+            "data_root": str(Path(data_root).resolve()), "files_written": [str(path) for path in files],
+            "run_balanced_accuracy": read_json(Path(runs_root) / stage / "metrics.json")["balanced_accuracy"],
+            "versions": {package: version(package) for package in VERSIONED},
+            "created": datetime.now().isoformat(timespec="seconds")}
+
+
+def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30, seed=0):
+    """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record.
+
+    `data_root` defaults to the dataset in the stage's config.json; `seed` draws the calibration
+    images and the bootstrap resamples.
+    """
     model, config = load_stage_model(runs_root, stage)
-    name, (resize, size) = config["model"], input_size(config["model"], config["image_size"])
+    name, size = config["model"], input_size(config["model"], config["image_size"])[1]
     data_root = Path(data_root or config["data_root"])
     check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    fp32_path, int8_path = out_dir / "model.onnx", out_dir / "model.int8.onnx"
+    files = out_dir / "model.onnx", out_dir / "model.int8.onnx", out_dir / "export.json"
     deployable = DeployableModel(model, size)
-    export_onnx(deployable, size, fp32_path, metadata(stage, name, size, config["pretrained"]))
-    quantization = quantize_checked(fp32_path, int8_path, *training_subsets(data_root / "train", name, size),
-                                    try_all=try_all)
+    export_onnx(deployable, size, files[0], metadata(stage, name, size, config["pretrained"]))
+    calibration, selection = training_subsets(data_root / "train", name, size, seed)
+    quantization = quantize_checked(files[0], files[1], calibration, selection, try_all=try_all)
     images, labels = validation_inputs(data_root / "val", name, size)
-    measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(fp32_path),
-                              OnnxClassifier(int8_path), images, labels, latency_repeats)
-    record = {"stage": stage, "architecture": name, "image_size": size, "resize": resize,
-              "pretrained": config["pretrained"], "opset": OPSET, "data_root": str(data_root.resolve()),
-              "files_written": [str(p) for p in (fp32_path, int8_path, out_dir / "export.json")],
-              "run_balanced_accuracy": read_json(Path(runs_root) / stage / "metrics.json")["balanced_accuracy"],
-              **measured, "quantization": quantization,
-              "versions": {package: version(package) for package in VERSIONED},
-              "created": datetime.now().isoformat(timespec="seconds")}
-    write_json(out_dir / "export.json", record)
+    measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(files[0]),
+                              OnnxClassifier(files[1]), images, labels, latency_repeats, seed)
+    record = {**provenance(runs_root, stage, config, data_root, seed, files), **measured,
+              "quantization": quantization}
+    write_json(files[2], record)
     return record
 
 
-def export_final_models(runs_root, out_root=None, latency_repeats=30):
-    """Export the fine-tuned Large and Small ({name: export.json record})."""
-    return {name: export_stage(runs_root, stage, out_root and Path(out_root) / stage,
-                               latency_repeats=latency_repeats)
-            for name, stage in FINAL_STAGES.items()}
+def export_final_models(runs_root, data_root=None, latency_repeats=30, seed=0):
+    """Export the fine-tuned Large and Small into <runs>/export/ ({name: export.json record})."""
+    return {name: export_stage(runs_root, stage, data_root=data_root, latency_repeats=latency_repeats,
+                               seed=seed) for name, stage in FINAL_STAGES.items()}

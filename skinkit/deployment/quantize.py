@@ -175,5 +175,6 @@ def quantize_checked(fp32_path, out_path, calibration_images, selection_images, 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"format": "QDQ", "target_agreement": target, "calibration_images": len(calibration_images),
-            "selection_images": len(selection_images), "kept": kept["name"], "why": why_kept(records, kept, target, len(selection_images)),
+            "selection_images": len(selection_images), "kept": kept["name"],
+            "why": why_kept(records, kept, target, len(selection_images)),
             "candidates": [{k: v for k, v in r.items() if k != "path"} for r in records]}

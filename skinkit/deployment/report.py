@@ -95,15 +95,20 @@ def speed_sentence(name, record):
             + latency_sentence(fast, slow, rerun="the export cell"))
 
 
+def int8_cost(name, record):
+    """'Small takes 1.8 MB and 8.2 ms': one model's int8 file size and median latency."""
+    return (f"{short_name(name)} takes {megabytes(record['files']['int8_bytes'])} MB and "
+            f"{record['latency_ms']['onnxruntime_int8']['cpu_latency_ms']:.1f} ms")
+
+
 def choice_sentence(records):
     """The report's Large-vs-Small question for a device: both in int8, and whether their intervals overlap."""
     (large, a), (small, b) = records.items()
     score_a, score_b = a["int8_vs_fp32"]["int8"], b["int8_vs_fp32"]["int8"]
-    opening = (f"On a device both would run in int8: {short_name(small)} takes {megabytes(b['files']['int8_bytes'])} MB "
-               f"and {b['latency_ms']['onnxruntime_int8']['cpu_latency_ms']:.1f} ms, {short_name(large)} "
-               f"{megabytes(a['files']['int8_bytes'])} MB and {a['latency_ms']['onnxruntime_int8']['cpu_latency_ms']:.1f} ms; "
-               f"their validation balanced accuracies are {interval_cell(score_b['balanced_accuracy'], score_b['low'], score_b['high'])} "
-               f"and {interval_cell(score_a['balanced_accuracy'], score_a['low'], score_a['high'])}")
+    opening = (f"On a device both would run in int8: {int8_cost(small, b)}, {int8_cost(large, a)}; their "
+               f"validation balanced accuracies are "
+               f"{interval_cell(score_b['balanced_accuracy'], score_b['low'], score_b['high'])} and "
+               f"{interval_cell(score_a['balanced_accuracy'], score_a['low'], score_a['high'])}")
     if score_a["low"] <= score_b["high"] and score_b["low"] <= score_a["high"]:
         return opening + ": the intervals overlap, so these images do not show that one model is more accurate."
     better = short_name(large) if score_a["balanced_accuracy"] > score_b["balanced_accuracy"] else short_name(small)
@@ -142,9 +147,10 @@ def export_summary(record):
         f"difference {onnx_check['max_probability_difference']:.1e}, {same}",
         f"  int8 vs fp32: same class for {check['same_class_share']:.1%}; balanced accuracy "
         f"{check['fp32']['balanced_accuracy']:.3f} -> {check['int8']['balanced_accuracy']:.3f}, change "
-        f"{interval_cell(check['balanced_accuracy_change'], check['change_low'], check['change_high'], signed=True)}",
-        f"  ms per image on {record['latency_threads']} CPU thread(s), median [q1, q3]: PyTorch {latency_cell(latency['pytorch_eager'])}, onnxruntime "
-        f"fp32 {latency_cell(latency['onnxruntime_fp32'])}, int8 {latency_cell(latency['onnxruntime_int8'])}",
+        + interval_cell(check["balanced_accuracy_change"], check["change_low"], check["change_high"], signed=True),
+        f"  ms per image on {record['latency_threads']} CPU thread(s), median [q1, q3]: PyTorch "
+        f"{latency_cell(latency['pytorch_eager'])}, onnxruntime fp32 {latency_cell(latency['onnxruntime_fp32'])}, "
+        f"int8 {latency_cell(latency['onnxruntime_int8'])}",
         f"  int8 recipe: {record['quantization']['kept']}, kept because {record['quantization']['why']}",
     ]
     return [textwrap.fill(text, TEXT_WIDTH, subsequent_indent="    ", break_long_words=False,
