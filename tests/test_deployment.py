@@ -314,3 +314,16 @@ def test_conclusion_lines_fit_the_notebook_width():
     assert max(len(line) for line in text.splitlines()) <= TEXT_WIDTH
     assert "rerun the export cell" in flat(report.deployment_conclusion(
         {"MobileNetV3-Large": record(latency=((3.0, 1.0, 9.0),) * 3), "MobileNetV3-Small": record()}))
+
+
+def test_a_photo_is_made_gray_square_and_centred_like_the_course_images(exported, tmp_path):
+    course_image = SAMPLE / "val" / sorted(p.name for p in (SAMPLE / "val").iterdir())[0]
+    gray = np.asarray(Image.open(course_image))
+    height, width = gray.shape
+    wide = np.zeros((height, width + 200, 3), np.uint8)
+    wide[..., 0] = 255  # red bands either side, which the centre square drops
+    wide[:, 100:100 + width] = gray[..., None]
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    classifier = load_classifier(exported[0], STAGE)
+    expected = classify_photo(classifier, course_image)
+    np.testing.assert_allclose(classify_photo(classifier, tmp_path / "wide.png"), expected, atol=1e-6)
