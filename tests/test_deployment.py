@@ -291,8 +291,8 @@ def test_table_has_four_columns_and_every_number_from_the_records():
     assert table.loc["same class as fp32", "Small int8"] == "99.0%"
     assert table.loc["balanced accuracy [95% interval]", "Large int8"] == "0.512 [0.470, 0.550]"
     assert table.loc["change vs fp32 [95% interval]", "Small int8"] == "-0.004 [-0.030, +0.020]"
-    assert table.index.name == "1000 validation images; ms on 1 CPU thread(s)"
-    assert max(len(label) for label in table.index) <= 48 and max(len(c) for c in table.to_numpy().ravel()) <= 24
+    assert table.index.name == "1000 validation images; ms per image on 1 CPU thread(s)"
+    assert max(len(label) for label in table.index) <= 32 and max(len(c) for c in table.to_numpy().ravel()) <= 24
 
 
 def test_sentences_follow_the_numbers():

@@ -45,8 +45,8 @@ def variant_column(record, variant):
     return {
         "file size (MB)": megabytes(record["files"][f"{variant}_bytes"]),
         "size vs fp32": f"{record['files']['int8_to_fp32'] if int8 else 1:.2f}x",
-        "onnxruntime ms per image, median [q1, q3]": latency_cell(record["latency_ms"][f"onnxruntime_{variant}"]),
-        "PyTorch ms per image, median [q1, q3]": "-" if int8 else latency_cell(record["latency_ms"]["pytorch_eager"]),
+        "onnxruntime ms, median [q1, q3]": latency_cell(record["latency_ms"][f"onnxruntime_{variant}"]),
+        "PyTorch ms, median [q1, q3]": "-" if int8 else latency_cell(record["latency_ms"]["pytorch_eager"]),
         "same class as fp32": f"{check['same_class_share']:.1%}" if int8 else "(reference)",
         f"balanced accuracy [{level}]": interval_cell(score["balanced_accuracy"], score["low"], score["high"]),
         f"change vs fp32 [{level}]": interval_cell(check["balanced_accuracy_change"], check["change_low"],
@@ -60,8 +60,8 @@ def deployment_table(records):
     frame = pd.DataFrame({f"{short_name(name)} {variant}": variant_column(record, variant)
                           for name, record in records.items() for variant in VARIANTS})
     first = next(iter(records.values()))
-    frame.index.name = (f"{first['int8_vs_fp32']['images']} validation images; "
-                        f"ms on {first['latency_threads']} CPU thread(s)")
+    frame.index.name = (f"{first['int8_vs_fp32']['images']} validation images; ms per image "
+                        f"on {first['latency_threads']} CPU thread(s)")
     return frame
 
 
