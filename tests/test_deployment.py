@@ -5,6 +5,7 @@ one line each after the good ones."""
 import contextlib
 import io
 import json
+import shutil
 import warnings
 from dataclasses import asdict
 
@@ -20,7 +21,7 @@ from skinkit.classes import CLASS_CODES
 from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.reporting.conclusion import TEXT_WIDTH
-from skinkit.deployment import quantize, report
+from skinkit.deployment import export, quantize, report
 from skinkit.deployment.predict import classify_photo, load_classifier
 from skinkit.deployment.runtime import OnnxClassifier
 from skinkit.training.models import build_model
@@ -327,3 +328,19 @@ def test_a_photo_is_made_gray_square_and_centred_like_the_course_images(exported
     classifier = load_classifier(exported[0], STAGE)
     expected = classify_photo(classifier, course_image)
     np.testing.assert_allclose(classify_photo(classifier, tmp_path / "wide.png"), expected, atol=1e-6)
+
+
+def test_a_failed_export_leaves_the_previous_files_as_they_were(exported, tmp_path, monkeypatch):
+    runs, folder, *_ = exported
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise quantize.QuantizationError("broken on purpose")
+
+    monkeypatch.setattr(export, "export_onnx", lambda model, size, path, props: path.write_bytes(b"new"))
+    monkeypatch.setattr(export, "quantize_checked", broken)
+    with pytest.raises(quantize.QuantizationError):
+        export.export_stage(runs, STAGE, out)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
