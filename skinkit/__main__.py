@@ -1,10 +1,11 @@
-"""Command line: `python -m skinkit download | prepare | train | grade | bench`."""
+"""Command line: `python -m skinkit download | prepare | train | grade | bench | export | predict`."""
 
 import argparse
 import dataclasses
 import sys
 
 from . import bench
+from .deployment import cli as deployment
 from .data.download import BASE_URL, DEFAULT_OUT, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
@@ -98,6 +99,7 @@ def build_parser():
     speed = commands.add_parser("bench", help="measure pipeline and training-step speed-ups")
     bench.add_arguments(speed)
     speed.set_defaults(handler=bench.run)
+    deployment.add_commands(commands)
     return parser
 
 

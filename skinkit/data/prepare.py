@@ -21,6 +21,7 @@ from .ham10000 import METADATA_COLUMNS, check_images_exist, read_metadata
 
 SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ["file", "image_id", "lesion_id", "dx", "label", "split"]
+SQUARE_SIZE = 300  # side in pixels of the course's square images (the project report's)
 _VAL_COUNTS = (36, 60, 102, 15, 97, 670, 20)
 # Images per class (akiec ... vasc) per split. `course` reproduces the project report's counts.
 PRESETS = {
@@ -104,7 +105,7 @@ def write_dataset(plan, out, size):
     plan[columns].to_csv(out / "manifest.csv", index=False)
 
 
-def prepare(ham10000, out, size=300, seed=0, preset="course"):
+def prepare(ham10000, out, size=SQUARE_SIZE, seed=0, preset="course"):
     """Build the course-format dataset in `out` (which must not exist yet); returns the manifest."""
     out = Path(out)
     if preset not in (*PRESETS, "all-test"):

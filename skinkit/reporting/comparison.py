@@ -3,6 +3,7 @@
 import statistics
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -56,20 +57,26 @@ def mflops(model, image_size=224):
     return counter.get_total_flops() / 2 / 1e6
 
 
+def timings_in_turns_ms(calls, repeats=30, warmup=5):
+    """Per name, `repeats` timings (ms) of calling `calls[name]()`, all taking turns after a warm-up."""
+    timings = {name: [] for name in calls}
+    # Taking turns spreads a busy spell of the machine over every model instead of one.
+    for round_ in range(warmup + repeats):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            if round_ >= warmup:
+                timings[name].append((time.perf_counter() - started) * 1e3)
+    return timings
+
+
 def latency_samples_ms(models, image_size=224, repeats=30, warmup=5):
     """Per model, `repeats` CPU timings (ms) of a one-image forward pass, in turns after a warm-up."""
     models = {name: to_device(model.eval(), torch.device("cpu")) for name, model in models.items()}
     image = torch.zeros(1, 3, image_size, image_size).contiguous(memory_format=torch.channels_last)
-    timings = {name: [] for name in models}
     with torch.inference_mode():
-        # Taking turns spreads a busy spell of the machine over both models instead of one.
-        for round_ in range(warmup + repeats):
-            for name, model in models.items():
-                started = time.perf_counter()
-                model(image)
-                if round_ >= warmup:
-                    timings[name].append((time.perf_counter() - started) * 1e3)
-    return timings
+        return timings_in_turns_ms({name: partial(model, image) for name, model in models.items()},
+                                   repeats, warmup)
 
 
 def latency_summary(timings):

@@ -111,7 +111,7 @@ def causes_sentence(table, test):
                                 for name, found in causes.items())
 
 
-def latency_sentence(fast, slow):
+def latency_sentence(fast, slow, rerun="the cost cell"):
     """Median latencies with the middle half of the timings; hedged when they are noisy or overlap."""
     timing = (f"{fast['cpu_latency_ms']:.1f} ms vs {slow['cpu_latency_ms']:.1f} ms per image on this CPU "
               f"(median of {int(fast['timed_runs'])} timed runs each; middle half of the runs "
@@ -121,7 +121,7 @@ def latency_sentence(fast, slow):
                  for row in (fast, slow))
     if spread > NOISY_LATENCY_SPREAD:
         return (f"It took about {timing}, but the timings spread widely (the machine was probably "
-                f"busy): treat these latencies as rough and rerun the cost cell for firmer figures.")
+                f"busy): treat these latencies as rough and rerun {rerun} for firmer figures.")
     if fast["cpu_latency_q3_ms"] >= slow["cpu_latency_q1_ms"]:
         return f"It took {timing}; the ranges overlap, so on this CPU neither is clearly faster."
     return f"It took {timing}."

@@ -1,0 +1,62 @@
+"""The `export` and `predict` commands of `python -m skinkit`."""
+
+import sys
+
+from ..errors import one_line
+from ..training.recipes import RECIPES
+from .export import export_stage
+from .predict import PhotoError, classify_photo, disclaimer, load_classifier, prediction_line
+from .report import export_summary
+
+
+def add_export_arguments(parser):
+    """Arguments of `skinkit export`."""
+    parser.add_argument("--stage", required=True, choices=sorted(RECIPES))
+    parser.add_argument("--runs", default="runs", help="run folder root (default: runs)")
+    parser.add_argument("--out", help="folder for the files (default: <runs>/export/<stage>)")
+    parser.add_argument("--data", help="the dataset the stage was trained on (default: the one in its config.json)")
+    parser.add_argument("--try-all", action="store_true",
+                        help="measure every int8 candidate, not only up to the first good enough")
+
+
+def run_export(args):
+    """Export a finished stage to ONNX fp32 and int8, check both, and summarise export.json."""
+    record = export_stage(args.runs, args.stage, args.out, args.data, try_all=args.try_all)
+    print("\n".join(export_summary(record)))
+    return 0
+
+
+def add_predict_arguments(parser):
+    """Arguments of `skinkit predict`."""
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photos (JPEG or PNG, RGB or gray, any size)")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--stage", default="small_finetune", choices=sorted(RECIPES),
+                       help="PyTorch model of this finished stage (default: small_finetune)")
+    model.add_argument("--onnx", help="an exported model file (model.onnx or model.int8.onnx) instead")
+    parser.add_argument("--runs", default="runs", help="run folder root (default: runs)")
+
+
+def run_predict(args):
+    """One line per photo with its three most probable classes; bad files: one line each, exit 2."""
+    classifier = load_classifier(args.runs, args.stage, args.onnx)
+    print(disclaimer(classifier))
+    failed = 0
+    for path in args.images:
+        try:
+            print(prediction_line(path, classify_photo(classifier, path)), flush=True)
+        except PhotoError as error:  # the other photos are still predicted
+            print(f"predict: {one_line(error)}", file=sys.stderr, flush=True)
+            failed += 1
+    return 2 if failed else 0
+
+
+COMMANDS = (("export", "a finished stage as ONNX fp32 and int8, checked", add_export_arguments, run_export),
+            ("predict", "classify photos with a trained or exported model", add_predict_arguments, run_predict))
+
+
+def add_commands(commands):
+    """Register `export` and `predict` on the sub-command parser of `python -m skinkit`."""
+    for name, help_text, add_arguments, run in COMMANDS:
+        parser = commands.add_parser(name, help=help_text)
+        add_arguments(parser)
+        parser.set_defaults(handler=run)

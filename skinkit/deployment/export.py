@@ -1,0 +1,107 @@
+"""`python -m skinkit export`: a finished stage as model.onnx (fp32) and model.int8.onnx, checked.
+
+The export checks itself in the same run (see `checks`) and writes everything it measured to
+export.json beside the two files.
+"""
+
+import itertools
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.dataset import check_data_root, list_labelled_images, read_gray
+from ..files import atomic_path, read_json, write_json
+from ..reporting.comparison import FINAL_STAGES
+from ..training.stage import load_stage_model
+from . import checks
+from .contract import INPUT_NAME, OUTPUT_NAME, DeployableModel, crop_to_input, input_size, metadata
+from .quantize import quantize_checked
+from .quiet import quietly
+from .runtime import OnnxClassifier, TorchClassifier
+
+OPSET = 18
+CALIBRATION_IMAGES, SELECTION_IMAGES = 300, 200
+VERSIONED = ("skinkit", "torch", "onnx", "onnxruntime", "onnxscript")
+
+
+def export_onnx(deployable, image_size, path, props):
+    """Write `deployable` as one self-contained ONNX file (dynamo exporter, dynamic batch, `props` as metadata)."""
+    example = torch.zeros(2, 1, image_size, image_size, dtype=torch.uint8)
+    with quietly():
+        program = torch.onnx.export(deployable, (example,), dynamo=True, opset_version=OPSET, verbose=False,
+                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    dynamic_shapes=({0: torch.export.Dim("batch")},))
+    program.model.metadata_props.update(props)
+    with atomic_path(path) as tmp:
+        program.save(tmp, external_data=False)
+
+
+def model_inputs(folder, files, model_name, image_size, batch_size=100):
+    """The images `files` of `folder` as uint8 model inputs (N, 1, S, S), in order.
+
+    Neighbours of the same size are cropped together (a course dataset is all one size).
+    """
+    images = [read_gray(Path(folder) / file) for file in files]
+    batches = [batch for _, same_size in itertools.groupby(images, key=lambda image: image.shape)
+               for batch in torch.stack(list(same_size)).split(batch_size)]
+    return torch.cat([crop_to_input(batch, model_name, image_size) for batch in batches]).numpy()
+
+
+def training_subsets(folder, model_name, image_size, seed=0):
+    """Two disjoint seeded sets of training images: for calibration, and for choosing among candidates."""
+    files = list_labelled_images(folder)["file"]
+    order = np.random.default_rng(seed).permutation(len(files))
+    calibration = min(CALIBRATION_IMAGES, (len(files) + 1) // 2)
+    images = model_inputs(folder, files.iloc[order[:calibration + SELECTION_IMAGES]], model_name, image_size)
+    return images[:calibration], images[calibration:]
+
+
+def validation_inputs(folder, model_name, image_size):
+    """Every validation image as a uint8 model input, and its label."""
+    table = list_labelled_images(folder)
+    return model_inputs(folder, table["file"], model_name, image_size), table["label"].to_numpy()
+
+
+def provenance(runs_root, stage, config, data_root, seed, files):
+    """What export.json says about where the files came from and what made them."""
+    resize, size = input_size(config["model"], config["image_size"])
+    return {"stage": stage, "architecture": config["model"], "image_size": size, "resize": resize,
+            "pretrained": config["pretrained"], "opset": OPSET, "seed": seed,
+            "data_root": str(Path(data_root).resolve()), "files_written": [str(path) for path in files],
+            "run_balanced_accuracy": read_json(Path(runs_root) / stage / "metrics.json")["balanced_accuracy"],
+            "versions": {package: version(package) for package in VERSIONED},
+            "created": datetime.now().isoformat(timespec="seconds")}
+
+
+def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30, seed=0):
+    """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record.
+
+    `data_root` defaults to the dataset in the stage's config.json; `seed` draws the calibration
+    images and the bootstrap resamples.
+    """
+    model, config = load_stage_model(runs_root, stage)
+    name, size = config["model"], input_size(config["model"], config["image_size"])[1]
+    data_root = Path(data_root or config["data_root"])
+    check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
+    out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
+    files = out_dir / "model.onnx", out_dir / "model.int8.onnx", out_dir / "export.json"
+    deployable = DeployableModel(model, size)
+    export_onnx(deployable, size, files[0], metadata(stage, name, size, config["pretrained"]))
+    calibration, selection = training_subsets(data_root / "train", name, size, seed)
+    quantization = quantize_checked(files[0], files[1], calibration, selection, try_all=try_all)
+    images, labels = validation_inputs(data_root / "val", name, size)
+    measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(files[0]),
+                              OnnxClassifier(files[1]), images, labels, latency_repeats, seed)
+    record = {**provenance(runs_root, stage, config, data_root, seed, files), **measured,
+              "quantization": quantization}
+    write_json(files[2], record)
+    return record
+
+
+def export_final_models(runs_root, data_root=None, latency_repeats=30, seed=0):
+    """Export the fine-tuned Large and Small into <runs>/export/ ({name: export.json record})."""
+    return {name: export_stage(runs_root, stage, data_root=data_root, latency_repeats=latency_repeats,
+                               seed=seed) for name, stage in FINAL_STAGES.items()}

@@ -1,0 +1,346 @@
+"""Notebook 9 and `skinkit export | predict`: the exported model keeps PyTorch's numbers and its
+contract, int8 is chosen by measured agreement, any photo can be classified, and bad files end as
+one line each after the good ones."""
+
+import contextlib
+import io
+import json
+import shutil
+import warnings
+from dataclasses import asdict
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from PIL import Image
+from torchvision.ops import SqueezeExcitation
+
+from skinkit.__main__ import main
+from skinkit.classes import CLASS_CODES
+from skinkit.data.augment import BatchAugment
+from skinkit.data.dataset import SkinLesionDataset
+from skinkit.reporting.conclusion import TEXT_WIDTH
+from skinkit.deployment import export, quantize, report
+from skinkit.deployment.predict import classify_photo, load_classifier
+from skinkit.deployment.runtime import OnnxClassifier
+from skinkit.training.models import build_model
+from skinkit.files import write_json
+from skinkit.training.run_folders import save_checkpoint
+from skinkit.training.stage import load_stage_model
+
+from .helpers import SAMPLE
+
+STAGE, SIZE = "small_finetune", 64
+
+
+def responsive(model, size=SIZE):
+    """`model` with batch-norm statistics of the sample's training images: a random network whose
+    output moves with its input (with the default statistics every input gives the same output)."""
+    dataset = SkinLesionDataset(SAMPLE / "train")
+    inputs = BatchAugment(model.architecture, size, train=False)(torch.stack([dataset.image(i) for i in range(len(dataset))]))
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None  # a plain average over the one pass
+    with torch.no_grad():
+        model.train()(inputs)
+    return model.eval()
+
+
+def finished_run(runs_root, stage=STAGE, seed=0):
+    """A run folder as run_stage leaves it, for a random but responsive Small at 64 px on the sample."""
+    torch.manual_seed(seed)
+    model = responsive(build_model("small", pretrained=False))
+    save_checkpoint(runs_root / stage / "best.pt", {"state_dict": model.state_dict(), "architecture": "small"})
+    write_json(runs_root / stage / "config.json", {"model": "small", "image_size": SIZE, "pretrained": False,
+                                                   "data_root": str(SAMPLE), "stage": stage})
+    write_json(runs_root / stage / "metrics.json", {"balanced_accuracy": 1 / 7})
+    return runs_root
+
+
+def run_cli(*args):
+    """(exit status, stdout, stderr, warnings) of `python -m skinkit` run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status = main([str(arg) for arg in args])
+    return status, out.getvalue(), err.getvalue(), [str(w.message) for w in caught]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """One export through the command line: (runs root, export folder, exit status, stdout, stderr, warnings)."""
+    runs = finished_run(tmp_path_factory.mktemp("runs"))
+    return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
+
+
+def test_export_writes_three_files_and_prints_only_its_summary(exported):
+    _, folder, status, out, err, caught = exported
+    assert status == 0 and err == "" and caught == []
+    assert "torch.onnx" not in out and "histogram" not in out and "[W:onnxruntime" not in out
+    assert flat(out).startswith(f"{STAGE}: wrote ") and "int8 recipe: " in out
+    assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.int8.onnx", "model.onnx"]
+
+
+def kit_probabilities(runs, images):
+    """The PyTorch stage model on uint8 images with the kit's own normalisation (as training fed it)."""
+    model, _ = load_stage_model(runs, STAGE)
+    normalise = BatchAugment("small", SIZE, train=False)
+    with torch.inference_mode():
+        return model.eval()(normalise.normalise_to_rgb(torch.as_tensor(images).float())).softmax(1).numpy()
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_onnx_agrees_with_pytorch_on_random_uint8_images(exported, batch):
+    runs, folder, *_ = exported
+    images = np.random.default_rng(batch).integers(0, 256, (batch, 1, SIZE, SIZE), dtype=np.uint8)
+    onnx_probabilities = OnnxClassifier(folder / "model.onnx")(images)
+    assert onnx_probabilities.shape == (batch, len(CLASS_CODES))
+    np.testing.assert_allclose(onnx_probabilities, kit_probabilities(runs, images), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(onnx_probabilities.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("file", ["model.onnx", "model.int8.onnx"])
+def test_both_files_carry_the_contract(exported, file):
+    model = onnx.load(str(exported[1] / file))
+    onnx.checker.check_model(model)
+    (image,), (probabilities,) = model.graph.input, model.graph.output
+    assert (image.name, image.type.tensor_type.elem_type) == ("image", onnx.TensorProto.UINT8)
+    assert [d.dim_param or d.dim_value for d in image.type.tensor_type.shape.dim][1:] == [1, SIZE, SIZE]
+    assert probabilities.name == "probabilities"
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 18
+    meta = {prop.key: prop.value for prop in model.metadata_props}
+    assert meta["classes"].split(",") == list(CLASS_CODES)
+    assert (meta["image_size"], meta["stage"], meta["architecture"]) == (str(SIZE), STAGE, "small")
+    assert meta["skinkit_version"] and meta["pretrained"] == "false"
+
+
+def test_export_json_records_every_check(exported):
+    record = json.loads((exported[1] / "export.json").read_text())
+    assert record["onnx_vs_pytorch"]["max_probability_difference"] < 1e-4
+    assert record["onnx_vs_pytorch"]["same_predicted_class"] and record["onnx_vs_pytorch"]["images"] == 35
+    files = record["files"]
+    assert files["int8_bytes"] == (exported[1] / "model.int8.onnx").stat().st_size
+    assert files["int8_to_fp32"] <= 0.3
+    check = record["int8_vs_fp32"]
+    assert 0 <= check["same_class_share"] <= 1 and check["change_low"] <= check["change_high"]
+    assert check["fp32"]["low"] <= check["fp32"]["balanced_accuracy"] <= check["fp32"]["high"]
+    assert {name: summary["timed_runs"] for name, summary in record["latency_ms"].items()} == {
+        "pytorch_eager": 30, "onnxruntime_fp32": 30, "onnxruntime_int8": 30}
+    kept = record["quantization"]["kept"]
+    assert kept in [c["name"] for c in record["quantization"]["candidates"]]
+    assert record["quantization"]["calibration_images"] + record["quantization"]["selection_images"] == 35
+
+
+def write_photo(path, mode, size, seed=0):
+    """A random photo in `mode` (RGB, L, RGBA) of `size` (width, height), saved as its suffix says."""
+    channels = {"RGB": 3, "L": 1, "RGBA": 4}[mode]
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Photos of every kind predict must take: RGB and gray, JPEG and PNG, odd and large sizes."""
+    folder = tmp_path_factory.mktemp("photos")
+    return [write_photo(folder / "rgb.jpg", "RGB", (640, 480)), write_photo(folder / "gray.png", "L", (37, 91)),
+            write_photo(folder / "rgba.png", "RGBA", (301, 299)), write_photo(folder / "gray.jpg", "L", (1000, 17)),
+            SAMPLE / "val" / sorted(p.name for p in (SAMPLE / "val").iterdir())[0]]
+
+
+def top_lines(out):
+    """{file: [three class codes]} from predict's output lines (the disclaimer line has no colon-path)."""
+    lines = [line for line in out.splitlines() if ": " in line and "course model" not in line]
+    return {path: [part.split()[0] for part in rest.split(", ")] for path, rest in (l.rsplit(": ", 1) for l in lines)}
+
+
+def test_predict_gives_three_classes_per_photo_and_one_disclaimer(exported, photos):
+    runs = exported[0]
+    status, out, err, _ = run_cli("predict", *photos, "--runs", runs)
+    assert status == 0 and err == ""
+    assert out.count("not a diagnosis") == 1
+    tops = top_lines(out)
+    assert list(tops) == [str(p) for p in photos]
+    assert all(len(codes) == 3 and set(codes) <= set(CLASS_CODES) for codes in tops.values())
+
+
+def test_stage_and_onnx_give_the_same_probabilities_for_a_photo(exported, photos):
+    runs, folder, *_ = exported
+    torch_model, onnx_model = load_classifier(runs, STAGE), load_classifier(onnx_file=folder / "model.onnx")
+    for photo in photos:
+        expected, got = classify_photo(torch_model, photo), classify_photo(onnx_model, photo)
+        assert got.argmax() == expected.argmax(), photo
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_bad_files_are_one_line_each_after_every_good_photo(exported, photos, tmp_path):
+    runs = exported[0]
+    (tmp_path / "notes.jpg").write_text("not an image")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(photos[0].read_bytes()[:2000])
+    missing = tmp_path / "missing.png"
+    status, out, err, _ = run_cli("predict", missing, photos[0], tmp_path / "notes.jpg", truncated, photos[1],
+                                  "--runs", runs)
+    assert status == 2
+    assert list(top_lines(out)) == [str(photos[0]), str(photos[1])]
+    lines = err.splitlines()
+    assert len(lines) == 3 and all(line.startswith("predict: ") for line in lines)
+    for bad, line in zip((missing, tmp_path / "notes.jpg", truncated), lines):
+        assert str(bad) in line
+
+
+def test_a_file_that_is_no_model_is_one_line(tmp_path, photos):
+    (tmp_path / "model.onnx").write_text("not a model")
+    status, out, err, _ = run_cli("predict", photos[0], "--onnx", tmp_path / "model.onnx")
+    assert status == 2 and out == "" and len(err.splitlines()) == 1 and "model.onnx" in err
+    status, _, err, _ = run_cli("predict", photos[0], "--runs", tmp_path)
+    assert status == 2 and "05_small_finetuning" in err
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["exported", "pre-processed"])
+def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(exported, tmp_path, prepared):
+    path = exported[1] / "model.onnx"
+    if prepared:  # onnxruntime's pre-processing writes hard-swish as x * HardSigmoid(x): not an excitation
+        quantize.preprocess(path, tmp_path / "prepared.onnx")
+        path = tmp_path / "prepared.onnx"
+    model = onnx.load(str(path))
+    blocks = sum(isinstance(m, SqueezeExcitation) for m in build_model("small", pretrained=False).modules())
+    every = quantize.Candidate("all", float_squeeze_excite=True, float_classifier=True)
+    kept = quantize.float_nodes(model, every)
+    types = {node.name: node.op_type for node in model.graph.node}
+    assert sorted(types[name] for name in kept) == sorted(["Softmax", "Gemm"] + ["Mul"] * blocks)
+    assert [types[name] for name in quantize.float_nodes(model, quantize.CANDIDATES[0])] == ["Softmax"]
+
+
+def fake_candidates(monkeypatch, agreements):
+    """Make quantize_checked try candidates whose agreements are given (None: the candidate fails)."""
+    measured = iter(agreements)
+
+    def try_candidate(candidate, path, fp32, calibration, selection):
+        path.write_text(candidate.name)
+        agreement = next(measured)
+        if agreement is None:
+            return {**asdict(candidate), "path": path, "failed": "broken", "agreement": None}
+        return {**asdict(candidate), "path": path, "bytes": 1, "agreement": agreement}
+
+    monkeypatch.setattr(quantize, "try_candidate", try_candidate)
+    monkeypatch.setattr(quantize, "preprocess", lambda source, target: None)
+    monkeypatch.setattr(quantize, "OnnxClassifier", lambda path: None)
+
+
+def quantize_with(tmp_path, try_all=False):
+    images = np.zeros((4, 1, SIZE, SIZE), np.uint8)
+    return quantize.quantize_checked(tmp_path / "model.onnx", tmp_path / "model.int8.onnx", images, images[:3],
+                                     candidates=quantize.CANDIDATES[:4], try_all=try_all)
+
+
+def test_the_first_candidate_good_enough_is_kept_and_no_more_are_tried(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [0.90, None, 0.98, 0.99])
+    result = quantize_with(tmp_path)
+    assert result["kept"] == quantize.CANDIDATES[2].name == (tmp_path / "model.int8.onnx").read_text()
+    assert [c["agreement"] for c in result["candidates"]] == [0.90, None, 0.98]
+    assert "the first to keep" in result["why"] and "90.0%" in result["why"] and "failed" in result["why"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.int8.onnx"]  # no scratch files left
+
+
+def test_with_none_good_enough_every_candidate_is_tried_and_the_closest_kept(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [0.90, 0.95, 0.93, 0.80])
+    result = quantize_with(tmp_path)
+    assert len(result["candidates"]) == 4 and result["kept"] == quantize.CANDIDATES[1].name
+    assert result["why"].startswith("no candidate kept")
+
+
+def test_try_all_measures_every_candidate_but_keeps_the_first_good_enough(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [0.98, 0.99, 0.99, 0.99])
+    result = quantize_with(tmp_path, try_all=True)
+    assert len(result["candidates"]) == 4 and result["kept"] == quantize.CANDIDATES[0].name
+    assert result["why"].startswith("it was tried first")
+
+
+def test_when_every_candidate_fails_the_export_stops_with_one_line(monkeypatch, tmp_path):
+    fake_candidates(monkeypatch, [None] * 4)
+    with pytest.raises(quantize.QuantizationError, match="model.onnx"):
+        quantize_with(tmp_path)
+
+
+def record(share=0.99, change=(-0.004, -0.03, 0.02), int8_score=(0.41, 0.37, 0.45), pretrained=False,
+           latency=((3.0, 2.9, 3.2), (2.0, 1.9, 2.1), (9.0, 8.0, 10.0)), sizes=(6_400_000, 1_700_000)):
+    """An export.json record with the numbers the notebook's table and sentences read."""
+    timing = {name: {"cpu_latency_ms": m, "cpu_latency_q1_ms": q1, "cpu_latency_q3_ms": q3, "timed_runs": 30}
+              for name, (m, q1, q3) in zip(("onnxruntime_fp32", "onnxruntime_int8", "pytorch_eager"), latency)}
+    value, low, high = int8_score
+    return {"pretrained": pretrained, "latency_threads": 1, "latency_ms": timing,
+            "files": {"fp32_bytes": sizes[0], "int8_bytes": sizes[1], "int8_to_fp32": sizes[1] / sizes[0]},
+            "int8_vs_fp32": {"images": 1000, "same_class_share": share, "confidence": 0.95,
+                             "fp32": {"balanced_accuracy": value - change[0], "low": low, "high": high},
+                             "int8": {"balanced_accuracy": value, "low": low, "high": high},
+                             "balanced_accuracy_change": change[0], "change_low": change[1], "change_high": change[2]},
+                             "quantization": {"target_agreement": 0.97, "kept": "recipe X", "why": "reason Y"}}
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def test_table_has_four_columns_and_every_number_from_the_records():
+    records = {"MobileNetV3-Large": record(int8_score=(0.512, 0.47, 0.55)), "MobileNetV3-Small": record()}
+    table = report.deployment_table(records)
+    assert list(table.columns) == ["Large fp32", "Large int8", "Small fp32", "Small int8"]
+    assert table.loc["file size (MB)"].tolist() == ["6.4", "1.7", "6.4", "1.7"]
+    assert table.loc["same class as fp32", "Small int8"] == "99.0%"
+    assert table.loc["balanced accuracy [95% interval]", "Large int8"] == "0.512 [0.470, 0.550]"
+    assert table.loc["change vs fp32 [95% interval]", "Small int8"] == "-0.004 [-0.030, +0.020]"
+    assert table.index.name == "1000 validation images; ms per image on 1 CPU thread(s)"
+    assert max(len(label) for label in table.index) <= 32 and max(len(c) for c in table.to_numpy().ravel()) <= 24
+
+
+def test_sentences_follow_the_numbers():
+    good = flat(report.deployment_conclusion({"MobileNetV3-Large": record(int8_score=(0.60, 0.55, 0.65)),
+                                              "MobileNetV3-Small": record(share=0.95, change=(-0.05, -0.08, -0.01))}))
+    assert "Small: int8 keeps fp32's class for 95.0%" in good and "MISSING the 97% goal" in good
+    assert "Large: int8 keeps fp32's class for 99.0%" in good and "meeting the 97% goal" in good
+    assert "excludes zero: int8 scores measurably lower" in good and "includes zero" in good
+    assert "do not overlap, so Large is the more accurate" in good
+    assert "recipe X, kept because reason Y" in good and "WITHOUT ImageNet weights" in good
+    overlapping = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
+                                                     "MobileNetV3-Small": record(pretrained=True)}))
+    assert "the intervals overlap" in overlapping and "WITHOUT" not in overlapping
+    assert "int8 vs fp32: It took 2.0 ms vs 3.0 ms" in overlapping
+
+
+def test_conclusion_lines_fit_the_notebook_width():
+    text = report.deployment_conclusion({"MobileNetV3-Large": record(), "MobileNetV3-Small": record()})
+    assert max(len(line) for line in text.splitlines()) <= TEXT_WIDTH
+    assert "rerun the export cell" in flat(report.deployment_conclusion(
+        {"MobileNetV3-Large": record(latency=((3.0, 1.0, 9.0),) * 3), "MobileNetV3-Small": record()}))
+
+
+def test_a_photo_is_made_gray_square_and_centred_like_the_course_images(exported, tmp_path):
+    course_image = SAMPLE / "val" / sorted(p.name for p in (SAMPLE / "val").iterdir())[0]
+    gray = np.asarray(Image.open(course_image))
+    height, width = gray.shape
+    wide = np.zeros((height, width + 200, 3), np.uint8)
+    wide[..., 0] = 255  # red bands either side, which the centre square drops
+    wide[:, 100:100 + width] = gray[..., None]
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    classifier = load_classifier(exported[0], STAGE)
+    expected = classify_photo(classifier, course_image)
+    np.testing.assert_allclose(classify_photo(classifier, tmp_path / "wide.png"), expected, atol=1e-6)
+
+
+def test_a_failed_export_leaves_the_previous_files_as_they_were(exported, tmp_path, monkeypatch):
+    runs, folder, *_ = exported
+    out = tmp_path / "out"
+    shutil.copytree(folder, out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def broken(*args, **kwargs):
+        raise quantize.QuantizationError("broken on purpose")
+
+    monkeypatch.setattr(export, "export_onnx", lambda model, size, path, props: path.write_bytes(b"new"))
+    monkeypatch.setattr(export, "quantize_checked", broken)
+    with pytest.raises(quantize.QuantizationError):
+        export.export_stage(runs, STAGE, out)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
