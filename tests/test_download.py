@@ -116,6 +116,8 @@ def test_download_then_prepare_end_to_end(server, release, tmp_path, capsys):
     code, printed, _ = run_download(out, server.url, capsys)
     assert code == 0
     assert f"105 images ready in {out}" in printed
+    assert f"next: python -m skinkit prepare --ham10000 {out}" in printed
+    assert " KB)" in printed and "(0.0 MB)" not in printed  # the small CSVs are announced in KB
     done = record(out)
     assert done["complete"] and done["images"] == 105 and done["source"] == server.url
     for name, data in release[2].items():
@@ -123,8 +125,10 @@ def test_download_then_prepare_end_to_end(server, release, tmp_path, capsys):
                                        "sha256": hashlib.sha256(data).hexdigest()}
     assert len(list((out / ISIC_IMAGES_DIR).glob("*.jpg"))) == 105
     course = tmp_path / "course"
+    capsys.readouterr()
     assert main(["prepare", "--ham10000", str(out), "--out", str(course), "--size", "24",
                  "--preset", "all-test"]) == 0
+    assert "105 images, not the full release's 10,015" in capsys.readouterr().out
     manifest = pd.read_csv(course / "manifest.csv")
     assert sorted(manifest["image_id"]) == sorted(release[0]["image_id"])
     assert len(list((course / "test").glob("*.png"))) == 105
@@ -350,6 +354,14 @@ def test_the_default_source_is_the_isic_bucket_with_a_15_s_timeout():
     from skinkit.data import download as module
     assert module.BASE_URL == "https://isic-challenge-data.s3.amazonaws.com/2018/"
     assert inspect.signature(download).parameters["timeout"].default == 15
+
+
+def test_make_data_does_not_tell_the_student_to_run_the_step_it_runs_itself(server, tmp_path, capsys):
+    out = tmp_path / "ham10000"
+    assert main(["download", "--out", str(out), "--mirror", server.url, "--no-next-step"]) == 0
+    printed = capsys.readouterr().out
+    assert "105 images ready" in printed and "next:" not in printed
+    assert "--no-next-step" in (ROOT / "Makefile").read_text().split("\ndata:", 1)[1].split("\n\n", 1)[0]
 
 
 def test_make_data_downloads_then_prepares_the_course_preset():

@@ -278,9 +278,14 @@ def metadata_urls(base_url):
     return list(dict.fromkeys([in_2019, file_url(base_url, ISIC_METADATA_CSV)]))
 
 
+def readable_size(size):
+    """'2,600.0 MB' for big files, '812 KB' for those under a megabyte."""
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"
+
+
 def fetch_checked(url, path, remote, size, timeout, progress):
     """Fetch one file to `path` and check it (DownloadError if it is not right); returns its record entry."""
-    print(f"fetching {url} ({size / 1e6:,.1f} MB)", flush=True)
+    print(f"fetching {url} ({readable_size(size)})", flush=True)
     fetch(url, path, timeout, progress)
     check_arrival(path, remote)
     return {"url": url, "size": path.stat().st_size, "sha256": pooch.file_hash(str(path), alg="sha256")}

@@ -34,6 +34,9 @@ ISIC_METADATA_CSV = "ISIC_2019_Training_Metadata.csv"
 ISIC_METADATA_NAMES = {"age_approx": "age", "sex": "sex", "anatom_site_general": "localization"}
 
 
+# Images in the published release (Tschandl et al. 2018), in either layout.
+HAM10000_IMAGES = 10015
+
 def read_csv(csv_path, columns, handle=None):
     """A CSV file (read from `handle` if given) as a table of strings, checked for `columns`."""
     try:

@@ -106,7 +106,10 @@ def write_dataset(plan, out, size):
 
 
 def prepare(ham10000, out, size=SQUARE_SIZE, seed=0, preset="course"):
-    """Build the course-format dataset in `out` (which must not exist yet); returns the manifest."""
+    """Build the course-format dataset in `out` (which must not exist yet); returns the manifest.
+
+    The manifest's attrs["release_images"] is how many images the source release listed.
+    """
     out = Path(out)
     if preset not in (*PRESETS, "all-test"):
         raise PrepareError(f"unknown preset {preset!r}: choose course, sample or all-test.")
@@ -123,4 +126,6 @@ def prepare(ham10000, out, size=SQUARE_SIZE, seed=0, preset="course"):
         (staging / "data").rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return plan.drop(columns="path")
+    manifest = plan.drop(columns="path")
+    manifest.attrs["release_images"] = len(meta)
+    return manifest

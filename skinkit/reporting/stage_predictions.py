@@ -30,6 +30,12 @@ def predict_dataset(model, dataset, image_size, device):
     return dataset.img_labels["file"], y_true, probabilities
 
 
+def evaluate_test_split(model, data_root, image_size, device):
+    """(y_true, y_pred) of `model` on the held-out test split (nothing is saved)."""
+    _, y_true, probabilities = predict_dataset(model, SkinLesionDataset(Path(data_root) / "test"), image_size, device)
+    return y_true, probabilities.argmax(axis=1)
+
+
 def predict_split(runs_root, stage, data_root, split, device):
     """predict_dataset for a stage's best model on `split`, at the image size it was trained at."""
     model, config = load_stage_model(runs_root, stage)
