@@ -15,6 +15,7 @@ from skinkit.reporting.comparison import (FINAL_STAGES, cost_table, latency_summ
                                           summary_table, trained_epochs, validation_table)
 from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table
 from skinkit.training.models import build_model
+from skinkit.training.stage import load_stage_model
 from skinkit.files import write_json
 
 from .helpers import SAMPLE
@@ -180,3 +181,12 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
     costs = pd.DataFrame({"MFLOPs": [217.0, 56.0]}, index=list(FINAL_STAGES))
     table = summary_table(tmp_path, costs, test)
     assert "test_balanced_accuracy_high" in table and table["epochs"].tolist() == [1, 1]
+
+
+def test_evaluate_test_split_gives_the_labels_notebook_6_saves(tmp_path):
+    make_finished_stage(tmp_path, "small_finetune")
+    model, _ = load_stage_model(tmp_path, "small_finetune")
+    y_true, y_pred = compare.evaluate_test_split(model, SAMPLE, 64, torch.device("cpu"))
+    saved = compare.stage_predictions(tmp_path, "small_finetune", SAMPLE, "test", torch.device("cpu"))
+    assert (y_true == saved["true"].map(CLASS_CODES.index)).all()
+    assert (y_pred == saved["predicted"].map(CLASS_CODES.index)).all()

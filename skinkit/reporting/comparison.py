@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .chance import always_majority_accuracy
 from ..classes import NUM_CLASSES
-from ..data.dataset import list_labelled_images
+from ..data.dataset import SkinLesionDataset, list_labelled_images
 from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
 from .conclusion import chance_reading
 from .intervals import CONFIDENCE, difference_interval, score_interval
@@ -23,7 +23,7 @@ from ..training.run_folders import read_confusion
 from ..training.loop import to_device
 from .plots import plot_confusion_matrices
 from .predictions import predicted_labels, true_labels
-from .stage_predictions import stage_predictions
+from .stage_predictions import predict_dataset, stage_predictions
 
 FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "small_finetune"}
 
@@ -93,6 +93,14 @@ def cost_table(models, repeats=30, warmup=5):
         name: {"parameters_M": count_parameters(model) / 1e6, "MFLOPs": mflops(model),
                **latency_summary(timings[name])}
         for name, model in models.items()}, orient="index")
+
+
+def evaluate_test_split(model, data_root, image_size, device):
+    """(y_true, y_pred) of `model` on the held-out test split, for scripts (notebook 6 reads the saved
+    predictions_test.csv of each stage instead: see test_results)."""
+    test_set = SkinLesionDataset(Path(data_root) / "test")
+    _, y_true, probabilities = predict_dataset(model, test_set, image_size, device)
+    return y_true, probabilities.argmax(axis=1)
 
 
 @dataclass
