@@ -22,8 +22,9 @@ from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.deployment import export, quantize, report
-from skinkit.deployment.predict import classify_photo, load_classifier
-from skinkit.deployment.runtime import OnnxClassifier
+from skinkit.deployment.predict import PhotoError, classify_photo, load_classifier
+from skinkit.deployment.runtime import ModelFileError, OnnxClassifier
+from skinkit.errors import KitError
 from skinkit.training.models import build_model
 from skinkit.files import write_json
 from skinkit.training.run_folders import save_checkpoint
@@ -344,3 +345,9 @@ def test_a_failed_export_leaves_the_previous_files_as_they_were(exported, tmp_pa
     with pytest.raises(quantize.QuantizationError):
         export.export_stage(runs, STAGE, out)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("error, old_base", [(PhotoError, ValueError), (ModelFileError, ValueError),
+                                             (quantize.QuantizationError, RuntimeError)], ids=lambda e: e.__name__)
+def test_expected_errors_are_kit_errors_with_their_own_title(error, old_base):
+    assert issubclass(error, KitError) and issubclass(error, old_base) and error.title != KitError.title
