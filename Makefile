@@ -28,7 +28,7 @@ run: $(INSTALLED)
 ## (MIRROR=<base URL> fetches from a copy, e.g. on a course server)
 data: $(INSTALLED)
 	@if [ -d data/course ]; then echo "data/course already exists (delete it to build it again)"; else \
-		$(BIN)/python -m skinkit download --out data/ham10000 $(if $(MIRROR),--mirror $(MIRROR)) && \
+		$(BIN)/python -m skinkit download --out data/ham10000 --no-next-step $(if $(MIRROR),--mirror $(MIRROR)) && \
 		$(BIN)/python -m skinkit prepare --ham10000 data/ham10000 --out data/course --preset course; fi
 
 ## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time)

@@ -61,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true", help="set SKINKIT_SMOKE=1 (tiny runs)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default none)")
     args = parser.parse_args(argv)
+    # Nobody sees the kernels' live bars here: they print a line a minute instead (skinkit.progress).
+    os.environ.setdefault("SKINKIT_PROGRESS_LINES", "60")
     if args.smoke:
         os.environ["SKINKIT_SMOKE"] = "1"
     elif sample_notice(ROOT):

@@ -9,8 +9,9 @@ from .data.augment import BatchAugment
 from .data.dataset import AugmentedDataset, DatasetError, SkinLesionDataset
 from .data.loaders import make_loader, stage_loaders
 from .errors import KitError
-from .reporting.comparison import evaluate_test_split, test_results
+from .reporting.comparison import test_results
 from .reporting.metrics import classification_table, confusion_matrix, metrics_report, summary_metrics
+from .reporting.stage_predictions import evaluate_test_split
 from .training.loop import pick_device, predict_labels, seed_everything, train_model
 from .training.models import build_model, count_parameters, set_base_trainable, unfreeze
 from .training.recipes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN, CLASS_WEIGHTS_SMALL_FINETUNE,

@@ -10,6 +10,7 @@ from .data.download import BASE_URL, DEFAULT_OUT, download
 from .training.precision import PRECISIONS
 from .errors import KitError, one_line
 from .grading import cli as grading
+from .data.ham10000 import HAM10000_IMAGES
 from .data.prepare import PRESETS, prepare
 from .training.recipes import IMAGE_SIZE, RECIPES, SELECTION_RULES
 from .training.stage import run_stage
@@ -18,17 +19,30 @@ from .training.stage import run_stage
 def download_command(args):
     """Fetch the ISIC 2018 release of HAM10000 into --out (verified files are kept)."""
     record = download(args.out, mirror=args.mirror)
-    print(f"{record['images']} images ready in {args.out} (sizes and sha256 in download.json); next:\n"
-          f"  python -m skinkit prepare --ham10000 {args.out} --out data/course")
+    print(f"{record['images']} images ready in {args.out} (sizes and sha256 in download.json)")
+    if not args.no_next_step:
+        print(f"next: python -m skinkit prepare --ham10000 {args.out} --out data/course")
     return 0
+
+
+def release_size_line(ham10000, images):
+    """How many images the HAM10000 release held, with a warning when it is not the full release."""
+    if images == HAM10000_IMAGES:
+        return f"{ham10000}: the full HAM10000 release ({images:,} images)"
+    return (f"{ham10000}: {images:,} images, not the full release's {HAM10000_IMAGES:,}; the splits are "
+            f"drawn from what is there (some classes may be short)")
 
 
 def prepare_command(args):
     """Build a course-format dataset from a HAM10000 download."""
     manifest = prepare(args.ham10000, args.out, size=args.size, seed=args.seed, preset=args.preset)
     counts = manifest.groupby(["split", "dx"], observed=True).size().unstack(fill_value=0)
+    print(release_size_line(args.ham10000, manifest.attrs["release_images"]))
     print(counts.to_string())
     print(f"Wrote {len(manifest)} images and manifest.csv to {args.out}")
+    if "sex" not in manifest:
+        print("The source has no age, sex or body site, so neither has manifest.csv: notebook 08 will "
+              "skip its subgroup tables.")
     return 0
 
 
@@ -79,6 +93,8 @@ def build_parser():
     fetch = commands.add_parser("download", help="fetch HAM10000 (ISIC 2018 release, about 2.6 GB)")
     fetch.add_argument("--out", default=DEFAULT_OUT, help=f"download folder (default {DEFAULT_OUT})")
     fetch.add_argument("--mirror", help=f"base URL of a copy of the files (default {BASE_URL})")
+    fetch.add_argument("--no-next-step", action="store_true",
+                       help="do not print the prepare command (make data runs it itself)")
     fetch.set_defaults(handler=download_command)
     prep = commands.add_parser("prepare", help="build a course-format dataset from HAM10000")
     prep.add_argument("--ham10000", required=True, help="HAM10000_metadata.csv + images/ folder, or a download folder")

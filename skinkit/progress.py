@@ -4,8 +4,16 @@ JupyterLab does not save widget state, so a finished notebook bar would reopen a
 displaying widget". In a notebook, each bar is shown through an IPython display handle and,
 when it closes, the handle is updated to a plain-text line (or to nothing, for bars that do not
 `leave` a trace); nbclient applies the same update, so executed copies hold text, not widgets.
+
+Where nobody watches a live bar (`make run` echoing a kernel's output, a command's output sent
+to a log file), bars print plain lines instead: one a minute at most (batches done, time left),
+and only once a bar has run that long. SKINKIT_PROGRESS_LINES sets the seconds.
 """
 
+import os
+import sys
+
+from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm as auto_tqdm
 
 try:
@@ -48,8 +56,34 @@ if IN_NOTEBOOK:
                 self.handle = None
 
 
+class LineWriter:
+    """A file for tqdm that turns each redraw of a bar into one printed line."""
+
+    def write(self, text):
+        """Print the bar's text as a line; skip the blank redraws that erase a bar."""
+        text = text.strip("\r\n ")
+        if text:
+            print(text, file=sys.stdout, flush=True)
+
+    def flush(self):
+        """Nothing to do: every line is flushed as it is printed."""
+
+
+def line_interval():
+    """Seconds between plain progress lines, or None for live bars (a notebook, a terminal)."""
+    value = os.environ.get("SKINKIT_PROGRESS_LINES", "").strip()
+    if value:
+        return float(value)
+    return None if IN_NOTEBOOK or sys.stderr.isatty() else 60.0
+
+
 def progress_bar(iterable=None, **kwargs):
-    """A tqdm bar: a widget in notebooks (plain text once finished), text in a terminal."""
+    """A tqdm bar: a widget in notebooks (plain text once finished), text in a terminal, or lines."""
+    seconds = line_interval()
+    if seconds is not None and not kwargs.get("disable"):
+        delay = max(seconds, kwargs.pop("delay", 0))
+        kwargs.update(file=LineWriter(), ascii=True, mininterval=seconds, maxinterval=seconds, delay=delay)
+        return text_tqdm(iterable, **kwargs)
     return (NotebookBar if IN_NOTEBOOK else auto_tqdm)(iterable, **kwargs)
 
 

@@ -16,6 +16,9 @@ SAMPLE_ROOT = Path(__file__).parents[1] / "data" / "sample"
 
 # Images per lesion, repeated for every lesion of a class: single- and multi-image lesions.
 DEFAULT_LESION_SIZES = (1, 2, 1, 1, 3)
+# (age, sex, localization) given to the images in turn, one with nothing known ("" is an empty cell).
+PATIENTS = (("25.0", "female", "back"), ("45.0", "male", "face"), ("70.0", "male", "lower extremity"),
+            ("55.0", "female", "back"), ("", "unknown", "unknown"))
 
 
 def lesion_plan(lesions_per_class, lesion_sizes=DEFAULT_LESION_SIZES):
@@ -45,7 +48,10 @@ def make_ham10000(root, lesions_per_class=None, lesion_sizes=DEFAULT_LESION_SIZE
     (root / "images").mkdir(parents=True)
     for seed, image_id in enumerate(meta["image_id"]):
         write_jpeg(root / "images" / f"{image_id}.jpg", seed)
-    meta.assign(dx_type="histo", age="50.0").to_csv(root / "HAM10000_metadata.csv", index=False)
+    patients = pd.DataFrame([PATIENTS[n % len(PATIENTS)] for n in range(len(meta))],
+                            columns=["age", "sex", "localization"])
+    pd.concat([meta.assign(dx_type="histo"), patients], axis=1).to_csv(root / "HAM10000_metadata.csv",
+                                                                     index=False)
     return root
 
 

@@ -18,6 +18,7 @@ from skinkit.training.models import build_model
 from skinkit.files import write_json
 
 from .helpers import SAMPLE
+from .run_fixtures import make_finished_stage
 
 
 def test_mflops_match_the_mobilenet_v3_papers():
@@ -157,10 +158,11 @@ def test_validation_table_reads_each_stage_against_chance_and_counts_epochs(tmp_
     assert trained_epochs(tmp_path, "large_finetune") == 18
 
 
-def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_path):
-    torch.manual_seed(0)
-    models = {name: build_model("small", pretrained=False).eval() for name in FINAL_STAGES}
-    test = compare.test_results(models, SAMPLE, 64, torch.device("cpu"), tmp_path)
+def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_path, capsys):
+    for stage in FINAL_STAGES.values():
+        make_finished_stage(tmp_path, stage)
+    test = compare.test_results(tmp_path, SAMPLE, torch.device("cpu"), tmp_path)
+    assert capsys.readouterr().out.count("the one evaluation on the test split, saved to") == 2
     assert (test.test_images, test.train_images) == (35, 35)
     assert test.always_nv_accuracy == pytest.approx(5 / 35)
     for score in ("accuracy", "balanced_accuracy", "macro_f1"):

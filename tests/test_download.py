@@ -15,12 +15,13 @@ import pandas as pd
 import pytest
 
 from skinkit.__main__ import main
-from skinkit.data.download import RECORD, DownloadError, download
-from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
+from skinkit.data.download import RECORD, DownloadError, download, metadata_urls
+from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR, ISIC_METADATA_CSV
 
 from .helpers import ROOT
-from .isic_fixtures import (GROUND_TRUTH_ZIP, IMAGES_ZIP, ground_truth_table, groupings_table,
-                            release_files, sample_jpegs, zip_bytes)
+from .isic_fixtures import (GROUND_TRUTH_ZIP, IMAGES_ZIP, PATIENT_COLUMNS, ground_truth_table, groupings_table,
+                            patient_metadata_bytes, patient_metadata_table, release_files, sample_jpegs,
+                            zip_bytes)
 
 
 class ReleaseHandler(BaseHTTPRequestHandler):
@@ -35,6 +36,7 @@ class ReleaseHandler(BaseHTTPRequestHandler):
     def respond(self, send_body):
         name = self.path.rsplit("/", 1)[-1]
         self.server.requests.append((self.command, name))
+        self.server.paths.append(self.path)
         fault = self.server.faults.get(name)
         if fault in (403, 404) or name not in self.server.files:
             self.send_response(fault or 404)
@@ -67,9 +69,10 @@ def release(tmp_path_factory):
 
 @pytest.fixture
 def server(release):
-    """A local HTTP server serving a fresh copy of the release under /2018/."""
+    """A local HTTP server serving a fresh copy of the release under /2018/ (and the 2019 metadata)."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), ReleaseHandler)
-    httpd.files, httpd.faults, httpd.requests = dict(release[2]), {}, []
+    httpd.files, httpd.faults, httpd.requests, httpd.paths = dict(release[2]), {}, [], []
+    httpd.files[ISIC_METADATA_CSV] = patient_metadata_bytes(release[0])
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/2018/"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -113,6 +116,8 @@ def test_download_then_prepare_end_to_end(server, release, tmp_path, capsys):
     code, printed, _ = run_download(out, server.url, capsys)
     assert code == 0
     assert f"105 images ready in {out}" in printed
+    assert f"next: python -m skinkit prepare --ham10000 {out}" in printed
+    assert " KB)" in printed and "(0.0 MB)" not in printed  # the small CSVs are announced in KB
     done = record(out)
     assert done["complete"] and done["images"] == 105 and done["source"] == server.url
     for name, data in release[2].items():
@@ -120,11 +125,21 @@ def test_download_then_prepare_end_to_end(server, release, tmp_path, capsys):
                                        "sha256": hashlib.sha256(data).hexdigest()}
     assert len(list((out / ISIC_IMAGES_DIR).glob("*.jpg"))) == 105
     course = tmp_path / "course"
+    capsys.readouterr()
     assert main(["prepare", "--ham10000", str(out), "--out", str(course), "--size", "24",
                  "--preset", "all-test"]) == 0
+    assert "105 images, not the full release's 10,015" in capsys.readouterr().out
     manifest = pd.read_csv(course / "manifest.csv")
     assert sorted(manifest["image_id"]) == sorted(release[0]["image_id"])
     assert len(list((course / "test").glob("*.png"))) == 105
+    # age, sex and body site came with the ISIC 2019 metadata, from the challenge's 2019/ folder
+    assert done["patient_metadata"] is True
+    assert f"/2019/{ISIC_METADATA_CSV}" in server.paths
+    assert done["files"][ISIC_METADATA_CSV]["url"] == server.url.replace("/2018/", "/2019/") + ISIC_METADATA_CSV
+    expected = release[0].set_index("image_id").loc[manifest["image_id"], PATIENT_COLUMNS]
+    assert manifest["sex"].tolist() == expected["sex"].tolist()
+    assert manifest["localization"].tolist() == expected["localization"].tolist()
+    assert manifest["age"].tolist() == expected["age"].astype(float).tolist()
 
 
 def test_a_rerun_fetches_nothing(server, tmp_path, capsys):
@@ -134,7 +149,7 @@ def test_a_rerun_fetches_nothing(server, tmp_path, capsys):
     code, printed, _ = run_download(out, server.url, capsys)
     assert code == 0
     assert gets(server) == []
-    assert printed.count("already here and verified, not fetched again") == 3
+    assert printed.count("already here and verified, not fetched again") == 4
 
 
 def test_a_damaged_local_file_is_fetched_again(server, tmp_path, capsys):
@@ -158,7 +173,7 @@ def test_a_transfer_cut_off_halfway_is_completed_by_a_rerun(server, tmp_path, ca
     assert_not_complete(out)
     server.requests.clear()
     assert run_download(out, server.url, capsys)[0] == 0
-    assert gets(server) == [IMAGES_ZIP]  # the two files that arrived whole are kept
+    assert gets(server) == [IMAGES_ZIP, ISIC_METADATA_CSV]  # the two files that arrived whole are kept
     assert record(out)["complete"] and record(out)["images"] == 105
 
 
@@ -176,6 +191,54 @@ def test_a_zip_damaged_in_transit_is_deleted_and_fetched_again_by_a_rerun(server
     server.files[IMAGES_ZIP] = good
     assert run_download(out, server.url, capsys)[0] == 0
     assert record(out)["complete"]
+
+
+# --- the optional ISIC 2019 metadata ----------------------------------------------------------------
+
+def test_metadata_urls_try_the_2019_folder_first_then_the_mirror_itself():
+    assert metadata_urls("https://isic-challenge-data.s3.amazonaws.com/2018/") == [
+        f"https://isic-challenge-data.s3.amazonaws.com/2019/{ISIC_METADATA_CSV}",
+        f"https://isic-challenge-data.s3.amazonaws.com/2018/{ISIC_METADATA_CSV}"]
+    assert metadata_urls("http://course.example/ham")[1] == f"http://course.example/ham/{ISIC_METADATA_CSV}"
+
+
+def metadata_not_served(server, release):
+    del server.files[ISIC_METADATA_CSV]
+
+
+def metadata_without_sex(server, release):
+    table = patient_metadata_table(release[0]).drop(columns="sex")
+    server.files[ISIC_METADATA_CSV] = table.to_csv(index=False).encode()
+
+
+def test_a_2019_folder_that_fails_falls_back_to_the_mirror_folder(server, tmp_path, capsys):
+    server.faults[ISIC_METADATA_CSV] = "cut-once"  # the first try (2019/) breaks off halfway
+    out = tmp_path / "ham10000"
+    code, printed, _ = run_download(out, server.url, capsys)
+    assert code == 0 and "subgroup tables" not in printed
+    assert [p for p in server.paths if p.endswith(ISIC_METADATA_CSV)][-1] == \
+        f"/2018/{ISIC_METADATA_CSV}"
+    assert record(out)["files"][ISIC_METADATA_CSV]["url"] == server.url + ISIC_METADATA_CSV
+
+
+@pytest.mark.parametrize("problem", [metadata_not_served, metadata_without_sex],
+                         ids=lambda f: f.__name__)
+def test_without_the_2019_metadata_the_images_still_arrive_and_one_line_says_so(problem, server, release,
+                                                                                tmp_path, capsys):
+    problem(server, release)
+    out = tmp_path / "ham10000"
+    code, printed, err = run_download(out, server.url, capsys)
+    assert code == 0 and err == ""
+    assert printed.count("subgroup tables") == 1
+    assert re.search(f"{ISIC_METADATA_CSV} .*not fetched .*notebook 08 will skip its subgroup tables", printed)
+    done = record(out)
+    assert done["complete"] and done["images"] == 105 and done["patient_metadata"] is False
+    assert not (out / ISIC_METADATA_CSV).exists() and ISIC_METADATA_CSV not in done["files"]
+    assert main(["prepare", "--ham10000", str(out), "--out", str(tmp_path / "course"), "--size", "24",
+                 "--preset", "all-test"]) == 0
+    columns = pd.read_csv(tmp_path / "course" / "manifest.csv").columns
+    assert not set(PATIENT_COLUMNS) & set(columns)
+    assert "notebook 08 will skip its subgroup tables" in capsys.readouterr().out
 
 
 # --- each failure: one line, exit 2, nothing that looks complete -------------------------------------
@@ -291,6 +354,14 @@ def test_the_default_source_is_the_isic_bucket_with_a_15_s_timeout():
     from skinkit.data import download as module
     assert module.BASE_URL == "https://isic-challenge-data.s3.amazonaws.com/2018/"
     assert inspect.signature(download).parameters["timeout"].default == 15
+
+
+def test_make_data_does_not_tell_the_student_to_run_the_step_it_runs_itself(server, tmp_path, capsys):
+    out = tmp_path / "ham10000"
+    assert main(["download", "--out", str(out), "--mirror", server.url, "--no-next-step"]) == 0
+    printed = capsys.readouterr().out
+    assert "105 images ready" in printed and "next:" not in printed
+    assert "--no-next-step" in (ROOT / "Makefile").read_text().split("\ndata:", 1)[1].split("\n\n", 1)[0]
 
 
 def test_make_data_downloads_then_prepares_the_course_preset():

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from skinkit.reporting import gradcam as explain
+from skinkit.reporting.predictions import predictions_table
+from skinkit.reporting.stage_predictions import predict_dataset
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.training.models import build_model
 from skinkit.reporting.plots import plot_class_explanations, plot_heatmap_gallery
@@ -28,6 +30,11 @@ def val_set():
 def fresh_model(name, frozen, seed=0):
     torch.manual_seed(seed)
     return to_device(build_model(name, pretrained=False, freeze_base=frozen), CPU)
+
+
+def saved_predictions(model, dataset, size=SIZE):
+    """The model's predictions on `dataset` as a run folder keeps them (predictions_val.csv)."""
+    return predictions_table(*predict_dataset(model, dataset, size, CPU))
 
 
 def inputs_for(model, dataset, count=4):
@@ -89,7 +96,8 @@ def train_briefly(model, dataset, steps=8, size=128):
 
 def test_trained_and_randomised_heatmaps_differ_measurably(val_set):
     model = train_briefly(fresh_model("small", frozen=False), SkinLesionDataset(SAMPLE / "train"))
-    explained = explain.explain_stage(model, "small_finetune", val_set, 128, CPU, mistakes=6)  # 4x4 maps
+    explained = explain.explain_stage(model, "small_finetune", saved_predictions(model, val_set, 128), val_set,
+                                      128, CPU, mistakes=6)  # 4x4 maps
     correlations = explained.table["rank_correlation"]
     assert correlations.notna().all() and correlations.between(-1, 1).all()
     assert correlations.median() < 0.8
@@ -120,7 +128,8 @@ def shown_images(figure):
 
 
 def test_saved_files_and_csv_rows_match_the_images_shown(val_set, tmp_path):
-    explained = {"MobileNetV3-Small": explain.explain_stage(fresh_model("small", False), "small_finetune",
+    model = fresh_model("small", False)
+    explained = {"MobileNetV3-Small": explain.explain_stage(model, "small_finetune", saved_predictions(model, val_set),
                                                             val_set, SIZE, CPU, mistakes=5)}
     saved = explain.save_explanations(explained, tmp_path)
     assert sorted(saved) == ["explanations.csv", "gradcam_small_finetune.png", "mistakes_small_finetune.png",

@@ -10,13 +10,14 @@ from PIL import Image
 
 from skinkit.__main__ import main
 from skinkit.classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
-from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR
+from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR, ISIC_METADATA_CSV
 from skinkit.data.prepare import PRESETS, SPLITS, PrepareError, plan_splits, prepare
 
 from .conftest import SAMPLE_ROOT, lesion_plan, make_ham10000
 from .isic_fixtures import write_dataverse_layout, write_isic_layout
 
 MANIFEST_COLUMNS = ["file", "image_id", "lesion_id", "dx", "label", "split"]
+PATIENT_COLUMNS = ["age", "sex", "localization"]
 COURSE_COUNTS = {
     "train": [112, 148, 343, 36, 253, 2073, 35],
     "val": [36, 60, 102, 15, 97, 670, 20],
@@ -79,9 +80,9 @@ def test_sample_preset_writes_five_images_per_class_per_split(sample_out):
 def test_manifest_has_the_documented_columns_and_matches_the_return_value(sample_out):
     out, manifest = sample_out
     on_disk = read_manifest(out)
-    assert on_disk.columns.tolist() == MANIFEST_COLUMNS
+    assert on_disk.columns.tolist() == MANIFEST_COLUMNS + PATIENT_COLUMNS
     returned = manifest[MANIFEST_COLUMNS].assign(split=manifest["split"].astype(str))
-    pd.testing.assert_frame_equal(on_disk, returned, check_dtype=False)
+    pd.testing.assert_frame_equal(on_disk[MANIFEST_COLUMNS], returned, check_dtype=False)
 
 
 def test_manifest_lists_exactly_the_files_on_disk(sample_out):
@@ -107,6 +108,10 @@ def test_manifest_rows_agree_with_the_source_metadata(sample_out, fake_ham10000)
     assert manifest["image_id"].is_unique
     assert (manifest["lesion_id"].values == source.loc[manifest["image_id"], "lesion_id"].values).all()
     assert (manifest["dx"].values == source.loc[manifest["image_id"], "dx"].values).all()
+    for column in PATIENT_COLUMNS:  # the patient metadata travels with each image
+        expected = source.loc[manifest["image_id"], column].reset_index(drop=True)
+        pd.testing.assert_series_equal(manifest[column], expected, check_names=False)
+    assert manifest["age"].isna().any() and manifest["sex"].nunique() == 3  # the fake has blanks, unknowns
 
 
 def test_file_names_and_labels_follow_dx(sample_out):
@@ -376,6 +381,7 @@ def test_cli_prepare_prints_counts_and_exits_0(fake_ham10000, tmp_path, capsys):
     assert f"Wrote 105 images and manifest.csv to {out}" in printed
     assert counts_per_split(read_manifest(out)) == {split: [5] * 7 for split in SPLITS}
     assert Image.open(next(out.rglob("*.png"))).size == (24, 24)
+    assert "subgroup" not in printed  # the fake source has age, sex and body site
 
 
 def test_cli_bad_source_exits_2_with_one_line(small_source, tmp_path, capsys):
@@ -422,11 +428,19 @@ def bundled_manifest():
 
 
 def test_bundled_sample_has_five_images_per_class_per_split(bundled_manifest):
-    assert bundled_manifest.columns.tolist() == MANIFEST_COLUMNS
+    assert bundled_manifest.columns.tolist() == MANIFEST_COLUMNS + PATIENT_COLUMNS
     assert counts_per_split(bundled_manifest) == {split: [5] * 7 for split in SPLITS}
     for split in SPLITS:
         digits = sorted(int(p.name[0]) for p in (SAMPLE_ROOT / split).glob("*.png"))
         assert digits == sorted(list(range(1, 8)) * 5)
+
+
+def test_bundled_sample_carries_age_sex_and_body_site(bundled_manifest):
+    assert set(bundled_manifest["sex"]) <= {"male", "female", "unknown"}
+    assert bundled_manifest["age"].between(0, 100).all()
+    assert bundled_manifest["localization"].notna().all()
+    # one patient per lesion: a lesion's images agree on age, sex and site
+    assert (bundled_manifest.groupby("lesion_id")[PATIENT_COLUMNS].nunique() <= 1).all(axis=None)
 
 
 def test_bundled_sample_is_lesion_disjoint(bundled_manifest):
@@ -464,7 +478,7 @@ def test_bundled_sample_is_at_most_5_mb():
 def both_layouts(fake_ham10000, tmp_path_factory):
     """The fake source's images and labels in the ISIC 2018 layout and in Dataverse part_1/part_2."""
     root = tmp_path_factory.mktemp("layouts")
-    meta = pd.read_csv(fake_ham10000 / "HAM10000_metadata.csv", dtype=str)[["lesion_id", "image_id", "dx"]]
+    meta = pd.read_csv(fake_ham10000 / "HAM10000_metadata.csv", dtype=str)
     jpegs = fake_ham10000 / "images"
     return write_isic_layout(root / "isic", meta, jpegs), write_dataverse_layout(root / "parts", meta, jpegs)
 
@@ -524,3 +538,66 @@ def test_bad_isic_source_is_a_clear_error_and_writes_nothing(small_source, tmp_p
     with pytest.raises(PrepareError, match=message):
         prepare(source, out, size=SIZE, preset="all-test")
     assert_nothing_written(out)
+
+
+# --- patient metadata from the ISIC 2019 CSV (ISIC layout) and Dataverse's dataset column ---------------
+
+def prepared_manifest(source, out):
+    """manifest.csv as written by `prepare` (all-test preset) from `source` into `out`."""
+    prepare(source, out, size=SIZE, preset="all-test")
+    return read_manifest(out)
+
+
+@pytest.fixture
+def isic_source(small_source, tmp_path):
+    """The small source in the ISIC layout, with the 2019 metadata CSV beside it."""
+    meta = pd.read_csv(small_source / "HAM10000_metadata.csv", dtype=str)
+    return write_isic_layout(tmp_path / "isic", meta, small_source / "images")
+
+
+def test_isic_2019_metadata_is_mapped_to_age_sex_and_localization(isic_source, tmp_path):
+    csv = isic_source / ISIC_METADATA_CSV
+    table = pd.read_csv(csv, dtype=str)
+    sites = ["anterior torso", "head/neck", None]  # ISIC 2019's own names; None: an empty cell
+    table["anatom_site_general"] = [sites[n % 3] for n in range(len(table))]
+    table.to_csv(csv, index=False)
+    manifest = prepared_manifest(isic_source, tmp_path / "out")
+    assert manifest.columns.tolist() == MANIFEST_COLUMNS + PATIENT_COLUMNS
+    expected = table.set_index("image").loc[manifest["image_id"]]
+    assert manifest["localization"].tolist() == expected["anatom_site_general"].tolist()
+    assert manifest["sex"].tolist() == expected["sex"].tolist()
+    assert np.allclose(manifest["age"], expected["age_approx"].astype(float), equal_nan=True)
+
+
+def test_isic_layout_without_the_2019_metadata_gives_a_manifest_without_it(isic_source, tmp_path):
+    (isic_source / ISIC_METADATA_CSV).unlink()
+    prepare(isic_source, tmp_path / "out", size=SIZE, preset="all-test")
+    assert read_manifest(tmp_path / "out").columns.tolist() == MANIFEST_COLUMNS
+
+
+def test_an_image_missing_from_the_2019_metadata_gets_empty_cells(isic_source, tmp_path):
+    csv = isic_source / ISIC_METADATA_CSV
+    table = pd.read_csv(csv, dtype=str)
+    table.iloc[1:].to_csv(csv, index=False)
+    manifest = prepared_manifest(isic_source, tmp_path / "out").set_index("image_id")
+    assert manifest.loc[table["image"].iat[0], PATIENT_COLUMNS].isna().all()
+    assert manifest[PATIENT_COLUMNS].notna().any(axis=1).sum() > len(manifest) // 2
+
+
+def test_a_broken_2019_metadata_csv_is_named(isic_source, tmp_path):
+    csv = isic_source / ISIC_METADATA_CSV
+    pd.read_csv(csv, dtype=str).drop(columns="anatom_site_general").to_csv(csv, index=False)
+    with pytest.raises(PrepareError, match=f"{ISIC_METADATA_CSV}: missing column.*anatom_site_general"):
+        prepare(isic_source, tmp_path / "out", size=SIZE, preset="all-test")
+    assert_nothing_written(tmp_path / "out")
+
+
+def test_dataverse_dataset_column_is_copied_when_present(small_source, tmp_path):
+    csv = small_source / "HAM10000_metadata.csv"
+    meta = pd.read_csv(csv, dtype=str)
+    meta["dataset"] = [("vidir_modern", "rosendahl")[n % 2] for n in range(len(meta))]
+    meta.to_csv(csv, index=False)
+    manifest = prepared_manifest(small_source, tmp_path / "out")
+    assert manifest.columns.tolist() == MANIFEST_COLUMNS + PATIENT_COLUMNS + ["dataset"]
+    with_dataset = pd.read_csv(csv, dtype=str).set_index("image_id")["dataset"]
+    assert manifest["dataset"].tolist() == with_dataset.loc[manifest["image_id"]].tolist()

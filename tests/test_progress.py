@@ -1,5 +1,7 @@
 """Progress bars: live widgets in a notebook that leave plain text, not widgets, in the saved file."""
 
+import time
+
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -37,3 +39,15 @@ def test_finished_notebook_bars_are_saved_as_text():
     assert gone.data["text/plain"] == ""
     assert slow.data["text/plain"].startswith("slow: 100%")
     assert printed.text == "done\n"
+
+
+def test_progress_lines_say_batches_done_and_time_left(monkeypatch, capsys):
+    monkeypatch.setenv("SKINKIT_PROGRESS_LINES", "0.05")
+    for _ in progress_bar(range(4), desc="epoch 1", leave=False):
+        time.sleep(0.06)
+    for _ in progress_bar(range(4), desc="quick"):  # over before the first interval: no line
+        pass
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and all(line.startswith("epoch 1:") for line in lines)
+    assert any("/4 [" in line and "<" in line for line in lines)  # done/total [elapsed<left]
+    assert not any("\r" in line for line in lines)

@@ -16,6 +16,7 @@ import torch
 from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
 from skinkit.reporting.plots import plot_history
+from skinkit.reporting.predictions import read_predictions
 from skinkit.training.recipes import RECIPES
 from skinkit.files import atomic_path, read_json, write_json
 from skinkit.training.run_folders import HISTORY_COLUMNS, load_checkpoint
@@ -42,7 +43,7 @@ def two_runs(tmp_path_factory):
 def test_run_folder_holds_every_artifact(two_runs):
     run_dir = two_runs[0].run_dir
     for name in ("config.json", "history.csv", "metrics.json", "confusion_matrix.csv",
-                 "confusion_matrix.png", "best.pt", "last.pt"):
+                 "confusion_matrix.png", "best.pt", "last.pt", "predictions_val.csv"):
         assert (run_dir / name).is_file(), name
     config = json.loads((run_dir / "config.json").read_text())
     assert config["pretrained"] is False and config["seed"] == 0 and config["lr"] == 1e-3
@@ -59,6 +60,12 @@ def test_run_folder_holds_every_artifact(two_runs):
     confusion = pd.read_csv(run_dir / "confusion_matrix.csv", index_col=0)
     assert list(confusion.index) == list(confusion.columns) == list(CLASS_CODES)
     assert confusion.to_numpy().sum() == 35
+    # the validation predictions are saved once, and the matrix is what they give
+    predictions = read_predictions(run_dir / "predictions_val.csv")
+    assert predictions["file"].tolist() == sorted(p.name for p in (SAMPLE / "val").glob("*.png"))
+    recount = pd.crosstab(predictions["true"], predictions["predicted"]).reindex(
+        index=CLASS_CODES, columns=CLASS_CODES, fill_value=0)
+    assert (recount.to_numpy() == confusion.to_numpy()).all()
 
 
 def test_same_seed_gives_identical_results_and_passes_grading(two_runs, capsys):

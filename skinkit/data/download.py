@@ -4,6 +4,10 @@ Every file is fetched with pooch (to a temporary name, moved into place only whe
 checked, and recorded with its size and sha256 in `download.json`; a recorded file whose bytes
 still match is never fetched again. The ISIC data page states each file's size but publishes
 no checksums, so no hash is pinned: the recorded sha256 is the one computed on arrival.
+
+The ISIC 2019 training metadata (age, sex, body site of the same images) comes from the
+challenge's `2019/` folder and is optional: without it the images are still complete, and
+notebook 08 skips its subgroup tables.
 """
 
 import shutil
@@ -14,6 +18,7 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pooch
 import requests
@@ -22,7 +27,8 @@ from tqdm.auto import tqdm
 
 from ..errors import KitError, PrepareError
 from .ham10000 import (GROUPING_COLUMNS, ISIC_GROUND_TRUTH_CSV, ISIC_GROUND_TRUTH_DIR, ISIC_GROUPINGS_CSV,
-                       ISIC_IMAGES_DIR, ONE_HOT_COLUMNS, check_images_exist, read_csv, read_metadata)
+                       ISIC_IMAGES_DIR, ISIC_METADATA_CSV, ISIC_METADATA_NAMES, ONE_HOT_COLUMNS,
+                       check_images_exist, read_csv, read_metadata)
 from ..files import read_json, write_json
 
 BASE_URL = "https://isic-challenge-data.s3.amazonaws.com/2018/"
@@ -46,6 +52,7 @@ class RemoteFile:
     stated_bytes: int
     folder: str = None  # the folder a zip unpacks to (None: not a zip)
     member: str = None  # a file the zip must hold, checked on arrival
+    columns: tuple = GROUPING_COLUMNS  # columns a CSV (not a zip) must have, checked on arrival
 
 
 # Smallest first, so that a wrong mirror fails before the 2.6 GB transfer.
@@ -55,6 +62,8 @@ RELEASE = (
                ISIC_GROUND_TRUTH_DIR, ISIC_GROUND_TRUTH_CSV),
     RemoteFile("ISIC2018_Task3_Training_Input.zip", 2_600_000_000, ISIC_IMAGES_DIR),
 )
+# Optional (about 1 MB), from the 2019 challenge folder beside 2018/, or from the mirror's own folder.
+PATIENT_METADATA = RemoteFile(ISIC_METADATA_CSV, 1_000_000, columns=("image", *ISIC_METADATA_NAMES))
 
 
 def file_url(base_url, name):
@@ -159,7 +168,7 @@ def check_arrival(path, remote):
         if remote.folder:
             check_zip(path, remote)
         else:
-            read_csv(path, GROUPING_COLUMNS)
+            read_csv(path, remote.columns)
     except (zipfile.BadZipFile, zlib.error) as error:
         path.unlink()
         message = (f"{path}: not a readable zip archive ({error}); the host sent something else "
@@ -263,6 +272,45 @@ def space_needed(out, todo):
     return needed + sum(size for remote, size in todo.items() if remote.folder)
 
 
+def metadata_urls(base_url):
+    """Where the 2019 metadata may be: the 2019/ folder beside base_url, then base_url itself."""
+    in_2019 = urljoin(base_url.rstrip("/") + "/", f"../2019/{ISIC_METADATA_CSV}")
+    return list(dict.fromkeys([in_2019, file_url(base_url, ISIC_METADATA_CSV)]))
+
+
+def readable_size(size):
+    """'2,600.0 MB' for big files, '812 KB' for those under a megabyte."""
+    return f"{size / 1e6:,.1f} MB" if size >= 1e6 else f"{size / 1e3:,.0f} KB"
+
+
+def fetch_checked(url, path, remote, size, timeout, progress):
+    """Fetch one file to `path` and check it (DownloadError if it is not right); returns its record entry."""
+    print(f"fetching {url} ({readable_size(size)})", flush=True)
+    fetch(url, path, timeout, progress)
+    check_arrival(path, remote)
+    return {"url": url, "size": path.stat().st_size, "sha256": pooch.file_hash(str(path), alg="sha256")}
+
+
+def fetch_patient_metadata(out, base_url, record, timeout, progress):
+    """Fetch the optional ISIC 2019 metadata CSV; True when it is here, else one line says why not."""
+    if is_verified(out / ISIC_METADATA_CSV, record["files"].get(ISIC_METADATA_CSV)):
+        print(f"{ISIC_METADATA_CSV}: already here and verified, not fetched again")
+        return True
+    record["files"].pop(ISIC_METADATA_CSV, None)
+    problems = []
+    for url in metadata_urls(base_url):
+        try:
+            size = remote_size(url, PATIENT_METADATA.stated_bytes, timeout)
+            record["files"][ISIC_METADATA_CSV] = fetch_checked(url, out / ISIC_METADATA_CSV,
+                                                               PATIENT_METADATA, size, timeout, progress)
+            return True
+        except DownloadError as error:
+            problems.append(str(error).split(";")[0])
+    print(f"{ISIC_METADATA_CSV} (age, sex, body site) not fetched ({'; '.join(problems)}): the images "
+          f"are complete, but notebook 08 will skip its subgroup tables.")
+    return False
+
+
 def download(out=DEFAULT_OUT, mirror=None, timeout=TIMEOUT_S, progress=None):
     """Fetch, check and unpack the ISIC 2018 Task 3 training release into `out`; returns its record."""
     out, base_url = Path(out), mirror or BASE_URL
@@ -273,14 +321,11 @@ def download(out=DEFAULT_OUT, mirror=None, timeout=TIMEOUT_S, progress=None):
     check_free_disk(out, space_needed(out, todo))
     write_json(out / RECORD, record)
     for remote in todo:
-        path, url = out / remote.name, file_url(base_url, remote.name)
-        print(f"fetching {url} ({todo[remote] / 1e6:,.1f} MB)", flush=True)
-        fetch(url, path, timeout, progress)
-        check_arrival(path, remote)
-        record["files"][remote.name] = {"url": url, "size": path.stat().st_size,
-                                        "sha256": pooch.file_hash(str(path), alg="sha256")}
+        record["files"][remote.name] = fetch_checked(file_url(base_url, remote.name), out / remote.name,
+                                                     remote, todo[remote], timeout, progress)
         write_json(out / RECORD, record)
     unpack_all(out, todo, record)
+    record["patient_metadata"] = fetch_patient_metadata(out, base_url, record, timeout, progress)
     record["images"] = len(check_contents(out))
     record["complete"] = True
     write_json(out / RECORD, record)

@@ -4,6 +4,10 @@
   the folder itself, in `images/`, or split over `HAM10000_images_part_1/` and `_part_2/`.
 - ISIC 2018 challenge (Task 3 training data): a one-hot ground-truth CSV, a lesion-groupings
   CSV and the images in `ISIC2018_Task3_Training_Input/` (what `skinkit download` fetches).
+  Age, sex and body site come from the ISIC 2019 training metadata beside them, when present.
+
+Either way the table carries `age`, `sex` and `localization` (and Dataverse's `dataset` where
+its CSV has one) when the source has them: the patient metadata notebook 08 groups images by.
 """
 
 from pathlib import Path
@@ -23,7 +27,15 @@ ISIC_GROUND_TRUTH_CSV = f"{ISIC_GROUND_TRUTH_DIR}/{ISIC_GROUND_TRUTH_DIR}.csv"
 ISIC_GROUPINGS_CSV = "ISIC2018_Task3_Training_LesionGroupings.csv"
 ONE_HOT_COLUMNS = ("image", *(code.upper() for code in CLASS_CODES))
 GROUPING_COLUMNS = ("image", "lesion_id")
+# Patient metadata copied into manifest.csv when the source has it.
+METADATA_COLUMNS = ("age", "sex", "localization", "dataset")
+# The ISIC 2019 training metadata (it covers the HAM10000 images): its column -> ours.
+ISIC_METADATA_CSV = "ISIC_2019_Training_Metadata.csv"
+ISIC_METADATA_NAMES = {"age_approx": "age", "sex": "sex", "anatom_site_general": "localization"}
 
+
+# Images in the published release (Tschandl et al. 2018), in either layout.
+HAM10000_IMAGES = 10015
 
 def read_csv(csv_path, columns, handle=None):
     """A CSV file (read from `handle` if given) as a table of strings, checked for `columns`."""
@@ -70,7 +82,18 @@ def read_isic_table(source):
     lesions = lesions[~lesions.index.duplicated()]
     meta = pd.DataFrame({"lesion_id": truth["image"].map(lesions), "image_id": truth["image"],
                          "dx": one_hot_to_dx(truth, truth_csv)})
-    return meta, truth_csv
+    patients = isic_patient_metadata(source)
+    return (meta if patients is None else meta.join(patients, on="image_id")), truth_csv
+
+
+def isic_patient_metadata(source):
+    """age, sex, localization by image from the ISIC 2019 metadata CSV beside the release, or None."""
+    csv_path = source / ISIC_METADATA_CSV
+    if not csv_path.is_file():
+        return None
+    table = read_csv(csv_path, ("image", *ISIC_METADATA_NAMES))
+    table = table.drop_duplicates("image").set_index("image")
+    return table[list(ISIC_METADATA_NAMES)].rename(columns=ISIC_METADATA_NAMES)
 
 
 def check_rows(meta, csv_path):

@@ -17,9 +17,10 @@ from tqdm.auto import tqdm
 
 from ..classes import CLASS_CODES, DIGIT_BY_CODE, LABEL_BY_CODE
 from ..errors import PrepareError
-from .ham10000 import check_images_exist, read_metadata
+from .ham10000 import METADATA_COLUMNS, check_images_exist, read_metadata
 
 SPLITS = ("train", "val", "test")
+MANIFEST_COLUMNS = ["file", "image_id", "lesion_id", "dx", "label", "split"]
 SQUARE_SIZE = 300  # side in pixels of the course's square images (the project report's)
 _VAL_COUNTS = (36, 60, 102, 15, 97, 670, 20)
 # Images per class (akiec ... vasc) per split. `course` reproduces the project report's counts.
@@ -100,12 +101,15 @@ def write_dataset(plan, out, size):
     workers = min(4, os.cpu_count() or 1)
     with ProcessPoolExecutor(workers) as pool:
         list(tqdm(pool.map(convert_image, jobs, chunksize=32), total=len(jobs), desc="images"))
-    columns = ["file", "image_id", "lesion_id", "dx", "label", "split"]
+    columns = MANIFEST_COLUMNS + [column for column in METADATA_COLUMNS if column in plan]
     plan[columns].to_csv(out / "manifest.csv", index=False)
 
 
 def prepare(ham10000, out, size=SQUARE_SIZE, seed=0, preset="course"):
-    """Build the course-format dataset in `out` (which must not exist yet); returns the manifest."""
+    """Build the course-format dataset in `out` (which must not exist yet); returns the manifest.
+
+    The manifest's attrs["release_images"] is how many images the source release listed.
+    """
     out = Path(out)
     if preset not in (*PRESETS, "all-test"):
         raise PrepareError(f"unknown preset {preset!r}: choose course, sample or all-test.")
@@ -122,4 +126,6 @@ def prepare(ham10000, out, size=SQUARE_SIZE, seed=0, preset="course"):
         (staging / "data").rename(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return plan.drop(columns="path")
+    manifest = plan.drop(columns="path")
+    manifest.attrs["release_images"] = len(meta)
+    return manifest

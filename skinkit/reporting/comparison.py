@@ -11,19 +11,19 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..data.augment import BatchAugment
 from .chance import always_majority_accuracy
 from ..classes import NUM_CLASSES
-from ..data.dataset import SkinLesionDataset, list_labelled_images
+from ..data.dataset import list_labelled_images
 from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
 from .conclusion import chance_reading
 from .intervals import CONFIDENCE, difference_interval, score_interval
-from ..data.loaders import make_loader
 from ..training.models import count_parameters
 from ..files import read_json, save_figure, write_csv, write_json
 from ..training.run_folders import read_confusion
-from ..training.loop import predict_labels, to_device
+from ..training.loop import to_device
 from .plots import plot_confusion_matrices
+from .predictions import predicted_labels, true_labels
+from .stage_predictions import stage_predictions
 
 FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "small_finetune"}
 
@@ -95,14 +95,6 @@ def cost_table(models, repeats=30, warmup=5):
         for name, model in models.items()}, orient="index")
 
 
-def evaluate_test_split(model, data_root, image_size, device):
-    """(y_true, y_pred) of `model` on the held-out test split."""
-    test_set = SkinLesionDataset(Path(data_root) / "test")
-    loader = make_loader(test_set, BatchAugment(model.architecture, image_size, train=False), 25,
-                         device, num_workers=0)
-    return predict_labels(to_device(model, device), loader, device)
-
-
 @dataclass
 class TestResults:
     """The one evaluation on the test split: scores with intervals, matrices, reference points."""
@@ -133,11 +125,13 @@ def save_test_matrix(out_dir, name, matrix):
                 plot_confusion_matrices(matrix, title=f"{name} (test)"))
 
 
-def test_results(models, data_root, image_size, device, out_dir, confidence=CONFIDENCE, seed=0):
-    """Evaluate each final model once on the test split; write and return scores, intervals, matrices."""
-    labels = {name: evaluate_test_split(model, data_root, image_size, device) for name, model in models.items()}
-    y_true = next(iter(labels.values()))[0]  # the same test images, in the same order, for every model
-    predictions = {name: y_pred for name, (_, y_pred) in labels.items()}
+def test_results(runs_root, data_root, device, out_dir, confidence=CONFIDENCE, seed=0):
+    """Each final model's one evaluation on the test split (its predictions_test.csv, predicted once);
+    writes and returns scores, intervals and matrices."""
+    tables = {name: stage_predictions(runs_root, stage, data_root, "test", device)
+              for name, stage in FINAL_STAGES.items()}
+    y_true = true_labels(next(iter(tables.values())))  # the same test images, in the same order, for both
+    predictions = {name: predicted_labels(table) for name, table in tables.items()}
     scores = {name: scores_with_intervals(y_true, y_pred, confidence, seed)
               for name, y_pred in predictions.items()}
     matrices = {name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()}

@@ -1,7 +1,8 @@
 """Notebook 7: Grad-CAM heatmaps of the fine-tuned models, their mistakes, and a sanity check.
 
 Grad-CAM comes from captum (`LayerGradCam`) on the last block of `model.features`; the images go
-through the same evaluation preprocessing as validation (`BatchAugment(train=False)`).
+through the same evaluation preprocessing as validation (`BatchAugment(train=False)`). The
+images to explain are picked from each model's saved validation predictions (predictions_val.csv).
 """
 
 from contextlib import contextmanager
@@ -18,12 +19,13 @@ from ..data.augment import BatchAugment
 from ..classes import CLASS_CODES
 from .comparison import FINAL_STAGES
 from ..data.dataset import SkinLesionDataset
-from ..data.loaders import make_loader
 from ..training.models import build_model
 from .plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
 from ..files import save_figure, write_csv
 from ..training.stage import load_stage_model
 from ..training.loop import to_device
+from .predictions import probabilities
+from .stage_predictions import stage_predictions
 
 EXPLAINED_COLUMNS = ["file", "stage", "figure", "true", "predicted", "confidence", "rank_correlation"]
 
@@ -82,19 +84,9 @@ def gradcam(model, inputs, targets):
     return to_heatmaps(layer_gradcam(model, inputs, targets), inputs.shape[-2:])
 
 
-@torch.inference_mode()
-def predictions(model, dataset, image_size, device, batch_size=25):
-    """One row per image of `dataset`: file, true and predicted class code, softmax confidence."""
-    model = to_device(model, device)
-    loader = make_loader(dataset, BatchAugment(model.architecture, image_size, train=False),
-                         batch_size, device, num_workers=0)
-    with unchanged(model):
-        probabilities = torch.cat([model(images.to(device)).softmax(dim=1).float().cpu()
-                                   for images, _ in loader])
-    confidence, predicted = probabilities.max(dim=1)
-    codes = np.array(CLASS_CODES)
-    return pd.DataFrame({"file": dataset.img_labels["file"], "true": codes[dataset.img_labels["label"]],
-                         "predicted": codes[predicted.numpy()], "confidence": confidence.numpy()})
+def with_confidence(table):
+    """file, true, predicted of a saved predictions table, with the softmax probability of the prediction."""
+    return table[["file", "true", "predicted"]].assign(confidence=probabilities(table).max(axis=1))
 
 
 def class_examples(table):
@@ -146,9 +138,12 @@ class Explanations:
                             self.heatmaps[index], self.random_heatmaps[index])
 
 
-def explain_stage(model, stage, dataset, image_size, device, mistakes=12, seed=0):
-    """Grad-CAM of the class examples and most confident mistakes of `model`, trained and randomised."""
-    table = predictions(model, dataset, image_size, device)
+def explain_stage(model, stage, predictions, dataset, image_size, device, mistakes=12, seed=0):
+    """Grad-CAM of the class examples and most confident mistakes of `model`, trained and randomised.
+
+    `predictions`: the model's saved predictions on `dataset` (see `skinkit.reporting.predictions`).
+    """
+    table = with_confidence(predictions)
     chosen = pd.concat([class_examples(table), confident_mistakes(table, mistakes)], ignore_index=True)
     positions = pd.Index(dataset.img_labels["file"]).get_indexer(chosen["file"])
     inputs = model_inputs(model, torch.stack([dataset.image(i) for i in positions]), image_size)
@@ -168,8 +163,9 @@ def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, 
     """Explanations of the fine-tuned Large and Small on the validation split ({name: Explanations})."""
     models = {name: load_stage_model(runs_root, stage)[0] for name, stage in FINAL_STAGES.items()}  # both, or stop
     val_set = SkinLesionDataset(Path(data_root) / "val")
-    return {name: explain_stage(to_device(model, device), FINAL_STAGES[name], val_set, image_size, device,
-                                mistakes, seed)
+    return {name: explain_stage(to_device(model, device), FINAL_STAGES[name],
+                                stage_predictions(runs_root, FINAL_STAGES[name], data_root, "val", device),
+                                val_set, image_size, device, mistakes, seed)
             for name, model in models.items()}
 
 

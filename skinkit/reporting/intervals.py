@@ -6,6 +6,8 @@ seven classes (a plain resample can drop a rare class and move the score for no 
 The scores are `metrics.SCORES`, which score thousands of resamples at once.
 """
 
+import warnings
+
 import numpy as np
 
 from .metrics import SCORES
@@ -23,12 +25,17 @@ def stratified_resamples(y_true, resamples, seed):
 
 def bootstrap_interval(statistic, y_true, *predictions, confidence=CONFIDENCE, resamples=RESAMPLES,
                        seed=0):
-    """(low, high) percentile interval of statistic(y_true, *predictions) over stratified resamples."""
+    """(low, high) percentile interval of statistic(y_true, *predictions) over stratified resamples.
+
+    Resamples where the statistic is undefined (NaN, e.g. a recall with no such case kept) are left out.
+    """
     y_true = np.asarray(y_true)
     index = stratified_resamples(y_true, resamples, seed)
     values = statistic(y_true[index], *(np.asarray(p)[index] for p in predictions))
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
+    with warnings.catch_warnings():  # all NaN: the interval is (NaN, NaN), said without a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(values, [tail, 100 - tail])
     return float(low), float(high)
 
 

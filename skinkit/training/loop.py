@@ -126,18 +126,25 @@ def train_one_epoch(model, loader, criterion, optimizer, device, description="tr
 
 
 @torch.inference_mode()
-def predict_labels(model, loader, device, precision=None):
-    """(true labels, predicted labels) as NumPy arrays over a whole loader."""
+def predict_probabilities(model, loader, device, precision=None):
+    """(true labels, softmax probabilities (N, 7)) as NumPy arrays over a whole loader."""
     prepare_device(device)
     precision = precision or precision_for(device)
     model.eval()
-    true, predicted = [], []
+    true, probabilities = [], []
     for images, labels in loader:
         images, _ = batch_to_device(images, labels, device)
         with precision.autocast():
-            predicted.append(model(images).argmax(dim=1).cpu())
+            logits = model(images)
+        probabilities.append(logits.float().softmax(dim=1).cpu())
         true.append(labels)
-    return torch.cat(true).numpy(), torch.cat(predicted).numpy()
+    return torch.cat(true).numpy(), torch.cat(probabilities).numpy()
+
+
+def predict_labels(model, loader, device, precision=None):
+    """(true labels, predicted labels) as NumPy arrays over a whole loader."""
+    y_true, probabilities = predict_probabilities(model, loader, device, precision)
+    return y_true, probabilities.argmax(axis=1)
 
 
 def validation_scores(model, loader, device, precision=None):

@@ -24,8 +24,9 @@ from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE, loss_and_optimizer
 from ..files import read_json, save_figure, write_csv, write_json
 from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
                           read_history, save_checkpoint)
-from .loop import (TrainingResult, cpu_state, pick_device, predict_labels, seed_everything,
-                       to_device, train_model)
+from .loop import (TrainingResult, cpu_state, pick_device, predict_probabilities, seed_everything,
+                   to_device, train_model)
+from ..reporting.predictions import predictions_path, write_predictions
 
 # Config keys that may change between an interrupted run and its resumption. The precision follows
 # the hardware like the device (and run folders from before it was recorded still resume).
@@ -189,8 +190,11 @@ def save_epoch(run_dir, config, result, model, optimizer, scheduler, generator, 
 
 
 def finish_stage(run_dir, config, result, val_loader, device, train_images, precision=None):
-    """Evaluate the best model on validation and write metrics and confusion-matrix artifacts."""
-    y_true, y_pred = predict_labels(result.model, val_loader, device, precision)
+    """Evaluate the best model on validation; write its predictions, metrics and confusion matrix."""
+    y_true, probabilities = predict_probabilities(result.model, val_loader, device, precision)
+    write_predictions(predictions_path(run_dir, "val"), val_loader.dataset.img_labels["file"], y_true,
+                      probabilities)
+    y_pred = probabilities.argmax(axis=1)
     metrics = {**metrics_report(y_true, y_pred), "best_epoch": result.best_epoch + 1}
     confusion = confusion_matrix(y_true, y_pred)
     write_json(run_dir / "metrics.json", metrics)
