@@ -22,8 +22,9 @@ from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.deployment import export, quantize, report
-from skinkit.deployment.predict import classify_photo, load_classifier
-from skinkit.deployment.runtime import OnnxClassifier
+from skinkit.deployment.predict import PhotoError, classify_photo, load_classifier
+from skinkit.deployment.runtime import ModelFileError, OnnxClassifier
+from skinkit.errors import KitError
 from skinkit.training.models import build_model
 from skinkit.files import write_json
 from skinkit.training.run_folders import save_checkpoint
@@ -38,7 +39,8 @@ def responsive(model, size=SIZE):
     """`model` with batch-norm statistics of the sample's training images: a random network whose
     output moves with its input (with the default statistics every input gives the same output)."""
     dataset = SkinLesionDataset(SAMPLE / "train")
-    inputs = BatchAugment(model.architecture, size, train=False)(torch.stack([dataset.image(i) for i in range(len(dataset))]))
+    images = torch.stack([dataset.image(i) for i in range(len(dataset))])
+    inputs = BatchAugment(model.architecture, size, train=False)(images)
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm2d):
             module.momentum = None  # a plain average over the one pass
@@ -265,7 +267,7 @@ def test_when_every_candidate_fails_the_export_stops_with_one_line(monkeypatch, 
         quantize_with(tmp_path)
 
 
-def record(share=0.99, change=(-0.004, -0.03, 0.02), int8_score=(0.41, 0.37, 0.45), pretrained=False,
+def record(share=0.99, change=(-0.004, -0.03, 0.02), int8_score=(0.41, 0.37, 0.45), pretrained=False, classes=7,
            latency=((3.0, 2.9, 3.2), (2.0, 1.9, 2.1), (9.0, 8.0, 10.0)), sizes=(6_400_000, 1_700_000)):
     """An export.json record with the numbers the notebook's table and sentences read."""
     timing = {name: {"cpu_latency_ms": m, "cpu_latency_q1_ms": q1, "cpu_latency_q3_ms": q3, "timed_runs": 30}
@@ -274,13 +276,15 @@ def record(share=0.99, change=(-0.004, -0.03, 0.02), int8_score=(0.41, 0.37, 0.4
     return {"pretrained": pretrained, "latency_threads": 1, "latency_ms": timing,
             "files": {"fp32_bytes": sizes[0], "int8_bytes": sizes[1], "int8_to_fp32": sizes[1] / sizes[0]},
             "int8_vs_fp32": {"images": 1000, "same_class_share": share, "confidence": 0.95,
+                             "fp32_classes_predicted": classes,
                              "fp32": {"balanced_accuracy": value - change[0], "low": low, "high": high},
                              "int8": {"balanced_accuracy": value, "low": low, "high": high},
                              "balanced_accuracy_change": change[0], "change_low": change[1], "change_high": change[2]},
-                             "quantization": {"target_agreement": 0.97, "kept": "recipe X", "why": "reason Y"}}
+            "quantization": {"target_agreement": 0.97, "kept": "recipe X", "why": "reason Y"}}
 
 
 def flat(text):
+    """Text with its line breaks and indents as single spaces."""
     return " ".join(text.split())
 
 
@@ -307,7 +311,10 @@ def test_sentences_follow_the_numbers():
     overlapping = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
                                                      "MobileNetV3-Small": record(pretrained=True)}))
     assert "the intervals overlap" in overlapping and "WITHOUT" not in overlapping
-    assert "int8 vs fp32: It took 2.0 ms vs 3.0 ms" in overlapping
+    assert "int8 vs fp32: It took 2.0 ms vs 3.0 ms" in overlapping and "says nothing" not in overlapping
+    one_class = flat(report.deployment_conclusion({"MobileNetV3-Large": record(share=1.0, classes=1),
+                                                   "MobileNetV3-Small": record()}))
+    assert one_class.count("fp32 gives every image the same class, so this agreement says nothing") == 1
 
 
 def test_conclusion_lines_fit_the_notebook_width():
@@ -344,3 +351,9 @@ def test_a_failed_export_leaves_the_previous_files_as_they_were(exported, tmp_pa
     with pytest.raises(quantize.QuantizationError):
         export.export_stage(runs, STAGE, out)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("error, old_base", [(PhotoError, ValueError), (ModelFileError, ValueError),
+                                             (quantize.QuantizationError, RuntimeError)], ids=lambda e: e.__name__)
+def test_expected_errors_are_kit_errors_with_their_own_title(error, old_base):
+    assert issubclass(error, KitError) and issubclass(error, old_base) and error.title != KitError.title

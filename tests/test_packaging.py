@@ -49,5 +49,5 @@ def test_the_installed_wheel_runs_the_command_line(wheel, tmp_path):
     assert run.returncode == 0, run.stderr
     where, help_text = run.stdout.split("\n", 1)
     assert where.startswith(str(target))
-    for command in ("prepare", "train", "grade", "bench"):
+    for command in ("prepare", "train", "grade", "bench", "export", "predict"):
         assert command in help_text

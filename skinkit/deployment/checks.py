@@ -34,6 +34,7 @@ def int8_vs_fp32(y_true, fp32, int8, confidence=CONFIDENCE, seed=0):
                                     confidence=confidence, seed=seed)
     first, second = scored(y_true, fp32_pred, confidence, seed), scored(y_true, int8_pred, confidence, seed)
     return {"images": len(y_true), "same_class_share": float(np.mean(fp32_pred == int8_pred)),
+            "fp32_classes_predicted": int(len(np.unique(fp32_pred))),
             "fp32": first, "int8": second, "confidence": confidence,
             "balanced_accuracy_change": second["balanced_accuracy"] - first["balanced_accuracy"],
             "change_low": low, "change_high": high}

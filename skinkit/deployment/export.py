@@ -5,6 +5,10 @@ export.json beside the two files.
 """
 
 import itertools
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -25,6 +29,7 @@ from .runtime import OnnxClassifier, TorchClassifier
 OPSET = 18
 CALIBRATION_IMAGES, SELECTION_IMAGES = 300, 200
 VERSIONED = ("skinkit", "torch", "onnx", "onnxruntime", "onnxscript")
+FILES = ("model.onnx", "model.int8.onnx", "export.json")
 
 
 def export_onnx(deployable, image_size, path, props):
@@ -76,6 +81,22 @@ def provenance(runs_root, stage, config, data_root, seed, files):
             "created": datetime.now().isoformat(timespec="seconds")}
 
 
+@contextmanager
+def staged(out_dir, names):
+    """Yield a scratch folder; when the block succeeds, move the files `names` from it into `out_dir`.
+
+    An export that fails half-way leaves the previous files untouched, never a mixed set.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".export.", dir=out_dir))
+    try:
+        yield scratch
+        for name in names:
+            os.replace(scratch / name, out_dir / name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30, seed=0):
     """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record.
 
@@ -87,17 +108,18 @@ def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, 
     data_root = Path(data_root or config["data_root"])
     check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    files = out_dir / "model.onnx", out_dir / "model.int8.onnx", out_dir / "export.json"
     deployable = DeployableModel(model, size)
-    export_onnx(deployable, size, files[0], metadata(stage, name, size, config["pretrained"]))
-    calibration, selection = training_subsets(data_root / "train", name, size, seed)
-    quantization = quantize_checked(files[0], files[1], calibration, selection, try_all=try_all)
-    images, labels = validation_inputs(data_root / "val", name, size)
-    measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(files[0]),
-                              OnnxClassifier(files[1]), images, labels, latency_repeats, seed)
-    record = {**provenance(runs_root, stage, config, data_root, seed, files), **measured,
-              "quantization": quantization}
-    write_json(files[2], record)
+    with staged(out_dir, FILES) as scratch:
+        fp32, int8 = scratch / FILES[0], scratch / FILES[1]
+        export_onnx(deployable, size, fp32, metadata(stage, name, size, config["pretrained"]))
+        calibration, selection = training_subsets(data_root / "train", name, size, seed)
+        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all)
+        images, labels = validation_inputs(data_root / "val", name, size)
+        measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(fp32),
+                                  OnnxClassifier(int8), images, labels, latency_repeats, seed)
+        record = {**provenance(runs_root, stage, config, data_root, seed, [out_dir / f for f in FILES]),
+                  **measured, "quantization": quantization}
+        write_json(scratch / FILES[2], record)
     return record
 
 

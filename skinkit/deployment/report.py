@@ -80,10 +80,14 @@ def agreement_sentence(name, record):
         reading = "which includes zero: on these images int8 is not shown to score differently"
     else:
         reading = f"which excludes zero: int8 scores measurably {'lower' if high < 0 else 'higher'}"
-    return (f"{short_name(name)}: int8 keeps fp32's class for {check['same_class_share']:.1%} of the "
-            f"{check['images']} validation images ({'meeting' if check['same_class_share'] >= target else 'MISSING'} "
-            f"the {target:.0%} goal); its balanced accuracy changes by {check['balanced_accuracy_change']:+.3f}, "
-            f"{check['confidence']:.0%} interval [{low:+.3f}, {high:+.3f}], {reading}.")
+    goal = "meeting" if check["same_class_share"] >= target else "MISSING"
+    sentence = (f"{short_name(name)}: int8 keeps fp32's class for {check['same_class_share']:.1%} of the "
+                f"{check['images']} validation images ({goal} the {target:.0%} goal); its balanced accuracy changes by {check['balanced_accuracy_change']:+.3f}, "
+                f"{check['confidence']:.0%} interval [{low:+.3f}, {high:+.3f}], {reading}.")
+    if check.get("fp32_classes_predicted") == 1:
+        sentence += (" But fp32 gives every image the same class, so this agreement says nothing about how "
+                     "int8 would treat a model that tells the classes apart.")
+    return sentence
 
 
 def speed_sentence(name, record):
