@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 
 from skinkit.classes import CLASS_CODES
@@ -14,6 +15,7 @@ from skinkit.reporting import comparison as compare
 from skinkit.reporting.comparison import (FINAL_STAGES, conclusion, cost_table, latency_summary, mflops, per_class_f1,
                              readable_table, summary_table, trained_epochs, validation_table)
 from skinkit.reporting.conclusion import TEXT_WIDTH
+from skinkit.reporting.metrics import labels_from_confusion
 from skinkit.training.models import build_model
 from skinkit.training.run_folders import write_json
 
@@ -167,7 +169,8 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
         assert (test.scores[f"{score}_low"] <= test.scores[score]).all()
         assert (test.scores[score] <= test.scores[f"{score}_high"]).all()
     low, high = test.difference
-    assert low <= 0 <= high or low > 0 or high < 0
+    observed = [balanced_accuracy_score(*labels_from_confusion(test.matrices[name])) for name in FINAL_STAGES]
+    assert low <= observed[0] - observed[1] <= high
     saved = json.loads((tmp_path / "test_metrics.json").read_text())
     assert saved["balanced_accuracy_difference_interval"] == list(test.difference)
     assert saved["MobileNetV3-Large"]["balanced_accuracy_low"] == test.scores.at["MobileNetV3-Large",
@@ -178,3 +181,15 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
     costs = pd.DataFrame({"MFLOPs": [217.0, 56.0]}, index=list(FINAL_STAGES))
     table = summary_table(tmp_path, costs, test)
     assert "test_balanced_accuracy_high" in table and table["epochs"].tolist() == [1, 1]
+
+
+def test_the_difference_interval_is_first_minus_second_on_the_same_test_images(tmp_path, monkeypatch):
+    y_true = np.repeat(np.arange(len(CLASS_CODES)), 5)
+    answers = {"perfect": y_true, "always nv": np.full(len(y_true), CLASS_CODES.index("nv"))}
+    monkeypatch.setattr(compare, "evaluate_test_split", lambda model, *args: (y_true, answers[model]))
+    # Every stratified resample keeps 5 images per class: balanced accuracy 1 vs 1/7, whatever is drawn.
+    test = compare.test_results({"A": "perfect", "B": "always nv"}, SAMPLE, 64, torch.device("cpu"), tmp_path)
+    assert test.difference == pytest.approx((6 / 7, 6 / 7))
+    assert test.always_nv_accuracy == pytest.approx(1 / 7)
+    swapped = compare.test_results({"B": "always nv", "A": "perfect"}, SAMPLE, 64, torch.device("cpu"), tmp_path)
+    assert swapped.difference == pytest.approx((-6 / 7, -6 / 7))
