@@ -15,13 +15,14 @@ from .chance import always_majority_accuracy
 from ..classes import NUM_CLASSES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
 from .metrics import classification_table, confusion_matrix, labels_from_confusion
+from .narrative import validation_scores
 from .conclusion import chance_reading, conclusion, readable_table  # noqa: F401  (notebook 6 calls compare.*)
 from .intervals import CONFIDENCE, SCORES, difference_interval, score_interval
 from ..data.loaders import make_loader
 from ..training.models import count_parameters
 from ..training.run_folders import read_confusion, read_json, save_figure, write_csv, write_json
 from ..training.loop import predict_labels, to_device
-from .plots import plot_confusion_matrices
+from .plots import figure_label, plot_confusion_matrices
 
 FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "small_finetune"}
 
@@ -35,7 +36,7 @@ def validation_table(runs_root, stages):
         rows[stage] = {"accuracy": metrics["accuracy"], "balanced_accuracy": metrics["balanced_accuracy"],
                        "macro_f1": metrics["macro_f1"], "best_epoch": metrics["best_epoch"],
                        "pretrained": config["pretrained"],
-                       "vs_chance": chance_reading(metrics["balanced_accuracy"])}
+                       "vs_chance": chance_reading(*validation_scores(Path(runs_root) / stage)[:2])}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -117,12 +118,12 @@ def scores_with_intervals(y_true, y_pred, confidence, seed):
     return scores
 
 
-def save_test_matrix(out_dir, name, matrix):
+def save_test_matrix(out_dir, name, matrix, pretrained=True):
     """Write one model's test confusion matrix as CSV and PNG."""
     slug = FINAL_STAGES.get(name, name)
     write_csv(Path(out_dir) / f"test_confusion_{slug}.csv", matrix, index_label="true")
     save_figure(Path(out_dir) / f"test_confusion_{slug}.png",
-                plot_confusion_matrices(matrix, title=f"{name} (test)"))
+                plot_confusion_matrices(matrix, title=figure_label(name, "test", pretrained)))
 
 
 def test_results(models, data_root, image_size, device, out_dir, confidence=CONFIDENCE, seed=0):
@@ -134,7 +135,7 @@ def test_results(models, data_root, image_size, device, out_dir, confidence=CONF
               for name, y_pred in predictions.items()}
     matrices = {name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()}
     for name, matrix in matrices.items():
-        save_test_matrix(out_dir, name, matrix)
+        save_test_matrix(out_dir, name, matrix, getattr(models[name], "pretrained", True))
     first, second = predictions.values()
     results = TestResults(
         scores=pd.DataFrame.from_dict(scores, orient="index"), matrices=matrices,

@@ -4,8 +4,9 @@ Grad-CAM comes from captum (`LayerGradCam`) on the last block of `model.features
 through the same evaluation preprocessing as validation (`BatchAugment(train=False)`).
 """
 
+import dataclasses
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from .comparison import FINAL_STAGES
 from ..data.dataset import SkinLesionDataset
 from ..data.loaders import make_loader
 from ..training.models import build_model
-from .plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
+from .plots import (explanations_label, figure_label, plot_class_explanations, plot_heatmap_gallery,
+                    plot_rank_correlations)
 from ..training.run_folders import save_figure, write_csv
 from ..training.stage import load_stage_model
 from ..training.loop import to_device
@@ -131,19 +133,28 @@ def rank_correlation(first, second):
 
 @dataclass
 class Explanations:
-    """Explained images of one model: a table (one row per image) and aligned tensors."""
+    """Explained images of one model: a table (one row per image), aligned tensors, and what they come from.
+
+    `class_counts` holds the images per class in the explained split, `grid` the (rows, columns) of
+    the Grad-CAM map before it is stretched over the image, `pretrained` whether the model started
+    from ImageNet weights.
+    """
 
     table: pd.DataFrame
     images: torch.Tensor
     heatmaps: torch.Tensor
     random_heatmaps: torch.Tensor
+    class_counts: dict = field(default_factory=dict)
+    grid: tuple = None
+    split: str = "validation"
+    pretrained: bool = True
 
     def select(self, figure):
         """The rows (and their images and heatmaps) shown in `figure` ("classes" or "mistakes")."""
         keep = (self.table["figure"] == figure).to_numpy()
         index = torch.as_tensor(np.flatnonzero(keep), dtype=torch.long)
-        return Explanations(self.table[keep].reset_index(drop=True), self.images[index],
-                            self.heatmaps[index], self.random_heatmaps[index])
+        return dataclasses.replace(self, table=self.table[keep].reset_index(drop=True), images=self.images[index],
+                                   heatmaps=self.heatmaps[index], random_heatmaps=self.random_heatmaps[index])
 
 
 def explain_stage(model, stage, dataset, image_size, device, mistakes=12, seed=0):
@@ -161,7 +172,8 @@ def explain_stage(model, stage, dataset, image_size, device, mistakes=12, seed=0
     size = inputs.shape[-2:]
     chosen["stage"] = stage
     return Explanations(chosen[EXPLAINED_COLUMNS], inputs[:, 0].detach().cpu(), to_heatmaps(maps, size),
-                        to_heatmaps(random_maps, size))
+                        to_heatmaps(random_maps, size), table["true"].value_counts().to_dict(),
+                        tuple(maps.shape[-2:]), pretrained=getattr(model, "pretrained", True))
 
 
 def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, seed=0):
@@ -171,6 +183,13 @@ def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, 
     return {name: explain_stage(to_device(model, device), FINAL_STAGES[name], val_set, image_size, device,
                                 mistakes, seed)
             for name, model in models.items()}
+
+
+def grid_sentence(explained, image_size):
+    """'Grad-CAM grid: 7x7 cells for a 224x224-pixel input ...': how coarse this run's maps are."""
+    rows, columns = next(iter(explained.values())).grid
+    return (f"Grad-CAM grid: {rows}x{columns} cells for a {image_size}x{image_size}-pixel input (IMAGE_SIZE); "
+            f"each cell covers about {image_size // rows}x{image_size // columns} pixels.")
 
 
 def explanation_table(explained):
@@ -184,10 +203,10 @@ def save_explanations(explained, out_dir):
     for name, each in explained.items():
         stage = each.table["stage"].iat[0]
         figures[f"gradcam_{stage}.png"] = plot_class_explanations({name: each.select("classes")})
-        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(each.select("mistakes"),
-                                                                f"{name}: most confident mistakes")
+        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(
+            each.select("mistakes"), figure_label(f"{name}: most confident mistakes", each.split, each.pretrained))
     table = explanation_table(explained)
-    figures["sanity_check.png"] = plot_rank_correlations(table)
+    figures["sanity_check.png"] = plot_rank_correlations(table, explanations_label(explained, " and ".join(explained)))
     for file, figure in figures.items():
         save_figure(out_dir / file, figure)
     write_csv(out_dir / "explanations.csv", table, index=False)

@@ -18,7 +18,7 @@ from ..errors import KitError
 from ..reporting.metrics import classification_table, confusion_matrix, labels_from_confusion, metrics_report
 from ..data.loaders import stage_loaders
 from .models import build_model, set_base_trainable
-from ..reporting.plots import plot_confusion_matrices
+from ..reporting.plots import figure_label, plot_confusion_matrices
 from .precision import precision_for
 from .recipes import NOTEBOOK_OF_STAGE, loss_and_optimizer
 from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
@@ -189,7 +189,8 @@ def finish_stage(run_dir, config, result, val_loader, device, train_images, prec
     confusion = confusion_matrix(y_true, y_pred)
     write_json(run_dir / "metrics.json", metrics)
     write_csv(run_dir / "confusion_matrix.csv", confusion, index_label="true")
-    save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, title=config["stage"]))
+    save_figure(run_dir / "confusion_matrix.png",
+                plot_confusion_matrices(confusion, figure_label(config["stage"], "validation", config["pretrained"])))
     return StageResult(run_dir, config, result.model, result, metrics, confusion,
                        classification_table(y_true, y_pred), train_images)
 
