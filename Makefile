@@ -31,11 +31,15 @@ data: $(INSTALLED)
 		$(BIN)/python -m skinkit download --out data/ham10000 $(if $(MIRROR),--mirror $(MIRROR)) && \
 		$(BIN)/python -m skinkit prepare --ham10000 data/ham10000 --out data/course --preset course; fi
 
-## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time)
+## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time):
+## the course notebooks in order, then their worked solutions, which read the run folders the
+## course notebooks wrote. nbval compares the cells marked NBVAL_CHECK_OUTPUT with
+## notebooks/reference_outputs.json, after the sanitizer masks what differs between machines.
 test: $(INSTALLED)
 	$(BIN)/python -m pytest tests
 	runs=$$(mktemp -d) && SKINKIT_SMOKE=1 SKINKIT_RUNS=$$runs $(BIN)/python -m pytest \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) notebooks/; \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/0*.ipynb notebooks/solutions/; \
 		status=$$?; rm -rf $$runs; exit $$status
 
 ## make smoke: the seven notebooks in smoke mode with per-notebook wall times (a benchmark)

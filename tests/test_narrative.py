@@ -120,7 +120,9 @@ def test_the_sanity_reading_says_the_check_tests_the_method():
     assert "For Small fine-tuned (notebook 05) the maps barely depend on the weights" in text
     assert "1 map(s) were constant" in text and "The check tests the method, not the model" in text
     passing = flat(narrative.sanity_reading(table.assign(rank_correlation=[-0.1, 0.0, 0.2, 0.1, -0.3, 0.0])))
-    assert "Every median is well below 1" in passing
+    assert "Every median is well below 1" in passing and "say little" not in passing
+    assert "With only 2x2 cells per map" in flat(narrative.sanity_reading(table, grid=(2, 2)))
+    assert "say little" not in narrative.sanity_reading(table, grid=(7, 7))
 
 
 def test_the_classes_the_recipe_repeats_most_are_the_rarest_of_the_course_split():

@@ -185,9 +185,14 @@ def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, 
             for name, model in models.items()}
 
 
+def grid_of(explained):
+    """The (rows, columns) of the Grad-CAM maps in `explained` ({name: Explanations}, one image size)."""
+    return next(iter(explained.values())).grid
+
+
 def grid_sentence(explained, image_size):
     """'Grad-CAM grid: 7x7 cells for a 224x224-pixel input ...': how coarse this run's maps are."""
-    rows, columns = next(iter(explained.values())).grid
+    rows, columns = grid_of(explained)
     return (f"Grad-CAM grid: {rows}x{columns} cells for a {image_size}x{image_size}-pixel input (IMAGE_SIZE); "
             f"each cell covers about {image_size // rows}x{image_size // columns} pixels.")
 

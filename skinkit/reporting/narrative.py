@@ -26,6 +26,8 @@ RARE_CLASSES = tuple(code for code, repeat in zip(CLASS_CODES, OVERSAMPLING_WEIG
 RULE_OWNER = {"accuracy": "the project report's rule", "balanced_accuracy": "the kit's rule"}
 # A median rank correlation at or above this reads as "the maps barely depend on the weights".
 SANITY_FAILS_AT = 0.5
+# Below this many grid cells a rank correlation takes so few values that it says little.
+FEW_GRID_CELLS = 16
 
 
 def paragraph(*sentences):
@@ -86,7 +88,7 @@ def score_sentences(run_dir):
                   f"(never: {', '.join(missed)}).")
     rare = ", ".join(f"{code} {recall[code]:.2f}" for code in RARE_CLASSES if code in recall)
     return (f"Validation balanced accuracy {with_interval(balanced, low, high)} is "
-            f"{chance_reading(balanced, low)} (chance: 1/7 = {CHANCE_BALANCED_ACCURACY:.3f}).",
+            f"{chance_reading(balanced, low)} (1/7 = {CHANCE_BALANCED_ACCURACY:.3f}).",
             recognised, f"Recall of the rarest classes: {rare}." if rare else None)
 
 
@@ -122,8 +124,8 @@ def comparison_reading(runs_root, stage, other):
         ahead = stage if a_low > b_high else other
         verdict = f"{stage_name(ahead)} is ahead: the two intervals do not overlap."
     else:
-        verdict = ("The intervals overlap: on these validation images the two cannot be told apart, "
-                   "whichever number is higher.")
+        verdict = "The intervals overlap: on these validation images the two cannot be told apart" + (
+            ", whichever number is higher." if a != b else ".")
     rare = ", ".join(f"{code} {b_recall[code]:.2f} -> {a_recall[code]:.2f}" for code in RARE_CLASSES
                      if code in a_recall and code in b_recall)
     return paragraph(scores, verdict, f"Recall of the rarest classes, {stage_name(other)} -> "
@@ -166,8 +168,11 @@ def validation_reading(runs_root, stages):
     return paragraph(f"On validation, {'; '.join(parts)}.", weights_caution(runs_root, stages))
 
 
-def sanity_reading(table):
-    """Notebook 7: the median trained-vs-randomised rank correlation per model, and what it does (not) show."""
+def sanity_reading(table, grid=None):
+    """Notebook 7: the median trained-vs-randomised rank correlation per model, and what it does (not) show.
+
+    `grid`: the (rows, columns) of the Grad-CAM maps the correlations were taken over.
+    """
     medians = table.groupby("stage", sort=False)["rank_correlation"].median()
     constant = int(table["rank_correlation"].isna().sum())
     numbers = ", ".join(f"{stage_name(stage)} {value:+.2f}" for stage, value in medians.items())
@@ -177,8 +182,11 @@ def sanity_reading(table):
                "explanations." if failing else
                "Every median is well below 1: the maps change when the weights change, so Grad-CAM passes "
                "the check for these models.")
+    coarse = grid is not None and grid[0] * grid[1] < FEW_GRID_CELLS
     return paragraph(f"Median rank correlation, trained vs randomised maps: {numbers}.", verdict,
                      f"{constant} map(s) were constant (no correlation)." if constant else None,
+                     f"With only {grid[0]}x{grid[1]} cells per map (a small IMAGE_SIZE), a rank correlation takes "
+                     "a handful of values: these medians say little either way." if coarse else None,
                      "The check tests the method, not the model: a network that learned little, or that "
                      "started from random numbers, passes it as well, because its weights differ from a "
                      "fresh random draw.")

@@ -52,6 +52,12 @@ class StageResult:
     table: object
     train_images: int
 
+    def figure_title(self, split=None):
+        """'MobileNetV3-Large, frozen base · validation split · random init': what this stage's figures show."""
+        name = (f"MobileNetV3-{self.config['model'].title()}, "
+                f"{'frozen base' if self.config['freeze_base'] else 'fine-tuned'}")
+        return figure_label(name, split, self.config["pretrained"])
+
     @property
     def history(self):
         """Per-epoch history as a DataFrame (as in history.csv)."""
@@ -189,10 +195,10 @@ def finish_stage(run_dir, config, result, val_loader, device, train_images, prec
     confusion = confusion_matrix(y_true, y_pred)
     write_json(run_dir / "metrics.json", metrics)
     write_csv(run_dir / "confusion_matrix.csv", confusion, index_label="true")
-    save_figure(run_dir / "confusion_matrix.png",
-                plot_confusion_matrices(confusion, figure_label(config["stage"], "validation", config["pretrained"])))
-    return StageResult(run_dir, config, result.model, result, metrics, confusion,
-                       classification_table(y_true, y_pred), train_images)
+    stage = StageResult(run_dir, config, result.model, result, metrics, confusion,
+                        classification_table(y_true, y_pred), train_images)
+    save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, stage.figure_title("validation")))
+    return stage
 
 
 def finished_run(run_dir, recipe, data_root, seed, image_size, pretrained):
