@@ -97,6 +97,7 @@ def recall_table(results):
 
 def relative_change(before, after):
     """How far parameters moved: the norm of the change over the norm of the start."""
+    before, after = list(before), list(after)
     start = torch.cat([p.detach().flatten().float().cpu() for p in before])
     moved = torch.cat([(b.detach().cpu() - a.detach().cpu()).flatten().float() for a, b in zip(before, after)])
     return float(moved.norm() / start.norm())
@@ -120,10 +121,13 @@ def probe_one_rate(start, recipe, rate, train_loader, val_loader, steps, device)
     return row
 
 
-def learning_rate_probe(settings, rates, steps=3, device=None):
-    """Per learning rate, `steps` Adam steps from where this notebook's stage starts (same batches each time)."""
+def learning_rate_probe(settings, rates, steps=3, batch_size=None, device=None):
+    """Per learning rate, `steps` Adam steps from where this notebook's stage starts (same batches each time).
+
+    `batch_size`: images per step (default: the recipe's); Adam's step per weight hardly depends on it.
+    """
     device = device or pick_device()
-    recipe = settings.recipe
+    recipe = dataclasses.replace(settings.recipe, train_batch_size=batch_size or settings.recipe.train_batch_size)
     course = read_json(require_stage(settings.runs_root, recipe.stage) / "config.json")
     seed_everything(settings.seed)
     start = stage_model(recipe, settings.runs_root, course["pretrained"]).cpu()
