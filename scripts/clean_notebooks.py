@@ -120,7 +120,7 @@ def refresh(write):
         print("\nreference outputs would change (above). Review every line, then rerun with --write.")
         return 1
     REFERENCES.write_text(json.dumps(new, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-    print(f"\nwrote {REFERENCES.relative_to(ROOT)}")
+    print(f"\nwrote {REFERENCES}")
     return 0
 
 

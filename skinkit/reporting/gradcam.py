@@ -193,8 +193,8 @@ def grid_of(explained):
 def grid_sentence(explained, image_size):
     """'Grad-CAM grid: 7x7 cells for a 224x224-pixel input ...': how coarse this run's maps are."""
     rows, columns = grid_of(explained)
-    return (f"Grad-CAM grid: {rows}x{columns} cells for a {image_size}x{image_size}-pixel input (IMAGE_SIZE); "
-            f"each cell covers about {image_size // rows}x{image_size // columns} pixels.")
+    return (f"Grad-CAM grid: {rows}x{columns} cells for {image_size}x{image_size}-pixel inputs (IMAGE_SIZE),\n"
+            f"one cell per {image_size // rows}x{image_size // columns} pixels.")
 
 
 def explanation_table(explained):
