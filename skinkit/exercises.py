@@ -25,7 +25,7 @@ from .reporting.conclusion import NOISY_LATENCY_SPREAD
 from .reporting.gradcam import layer_gradcam, model_inputs, predictions, randomised_copy, rank_correlation
 from .reporting.intervals import difference_interval, score_interval
 from .reporting.metrics import summary_metrics
-from .training.loop import kept_epoch, pick_device, predict_labels, seed_everything, to_device
+from .training.loop import batch_to_device, kept_epoch, pick_device, predict_labels, seed_everything, to_device
 from .training.recipes import SELECTION_RULES, loss_and_optimizer
 from .training.run_folders import read_json
 from .training.stage import load_finished, load_stage_model, require_stage, run_stage, stage_model
@@ -104,12 +104,16 @@ def relative_change(before, after):
 
 
 def probe_one_rate(start, recipe, rate, train_loader, val_loader, steps, device):
-    """`steps` Adam steps at `rate` from a copy of `start`: the loss of each step's batch, the moves, the score."""
+    """`steps` Adam steps at `rate` from a copy of `start`: the loss of each step's batch, the moves, the score.
+
+    The validation score is left out when `val_loader` is None.
+    """
     model = to_device(copy.deepcopy(start), device).train()
     criterion, optimizer = loss_and_optimizer(dataclasses.replace(recipe, lr=rate), model, device)
     losses = []
     for images, labels in itertools.islice(itertools.cycle(train_loader), steps):
-        loss = criterion(model(images.to(device)), labels.to(device))
+        images, labels = batch_to_device(images, labels, device)
+        loss = criterion(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -117,14 +121,16 @@ def probe_one_rate(start, recipe, rate, train_loader, val_loader, steps, device)
     row = {f"step {i + 1} loss": value for i, value in enumerate(losses)}
     row["base moved"] = relative_change(start.features.parameters(), model.features.parameters())
     row["head moved"] = relative_change(start.classifier.parameters(), model.classifier.parameters())
-    row["val balanced accuracy"] = summary_metrics(*predict_labels(model, val_loader, device))["balanced_accuracy"]
+    if val_loader is not None:
+        row["val balanced accuracy"] = summary_metrics(*predict_labels(model, val_loader, device))["balanced_accuracy"]
     return row
 
 
-def learning_rate_probe(settings, rates, steps=3, batch_size=None, device=None):
+def learning_rate_probe(settings, rates, steps=3, batch_size=None, validate=False, device=None):
     """Per learning rate, `steps` Adam steps from where this notebook's stage starts (same batches each time).
 
     `batch_size`: images per step (default: the recipe's); Adam's step per weight hardly depends on it.
+    `validate`: also score the validation split after the steps.
     """
     device = device or pick_device()
     recipe = dataclasses.replace(settings.recipe, train_batch_size=batch_size or settings.recipe.train_batch_size)
@@ -137,7 +143,8 @@ def learning_rate_probe(settings, rates, steps=3, batch_size=None, device=None):
         seed_everything(settings.seed)  # the same batches, augmentations and dropout for every rate
         loaders = stage_loaders(train_set, val_set, recipe.model, settings.image_size, device, recipe.train_batch_size,
                                 recipe.val_batch_size, recipe.oversampling, torch.Generator().manual_seed(settings.seed))
-        rows[rate] = probe_one_rate(start, recipe, rate, *loaders, steps, device)
+        train_loader, val_loader = loaders
+        rows[rate] = probe_one_rate(start, recipe, rate, train_loader, val_loader if validate else None, steps, device)
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "learning rate"
     return frame

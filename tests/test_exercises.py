@@ -81,7 +81,7 @@ def test_the_probe_moves_only_the_head_of_a_frozen_stage_and_farther_at_a_larger
     (tmp_path / "small_frozen" / "best.pt").write_bytes(b"")
     recipe = dataclasses.replace(RECIPES["small_frozen"], train_batch_size=20)
     settings = Settings(False, SAMPLE, tmp_path, 0, 32, True, recipe)
-    probe = exercises.learning_rate_probe(settings, (1e-4, 1e-2), steps=2, device=torch.device("cpu"))
+    probe = exercises.learning_rate_probe(settings, (1e-4, 1e-2), steps=2, validate=True, device=torch.device("cpu"))
     assert list(probe.index) == [1e-4, 1e-2] and (probe["base moved"] == 0).all()
     assert 0 < probe.at[1e-4, "head moved"] < probe.at[1e-2, "head moved"]
     assert probe.at[1e-4, "step 1 loss"] == pytest.approx(probe.at[1e-2, "step 1 loss"])  # same start, same batch
