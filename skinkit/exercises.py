@@ -20,14 +20,15 @@ from .classes import CLASS_CODES, NUM_CLASSES
 from .data.dataset import SkinLesionDataset
 from .data.loaders import stage_loaders
 from .errors import KitError
-from .reporting.comparison import FINAL_STAGES, evaluate_test_split, latency_samples_ms, latency_summary
+from .reporting.comparison import FINAL_STAGES, latency_samples_ms, latency_summary
 from .reporting.conclusion import NOISY_LATENCY_SPREAD
-from .reporting.gradcam import layer_gradcam, model_inputs, predictions, randomised_copy, rank_correlation
+from .reporting.gradcam import layer_gradcam, model_inputs, randomised_copy, rank_correlation, with_confidence
+from .reporting.stage_predictions import evaluate_test_split, stage_predictions
 from .reporting.intervals import difference_interval, score_interval
 from .reporting.metrics import summary_metrics
 from .training.loop import batch_to_device, kept_epoch, pick_device, predict_labels, seed_everything, to_device
 from .training.recipes import SELECTION_RULES, loss_and_optimizer
-from .training.run_folders import read_json
+from .files import read_json
 from .training.stage import load_finished, load_stage_model, require_stage, run_stage, stage_model
 
 
@@ -227,11 +228,9 @@ def seed_check(runs_root, data_root, image_size, seeds=(0, 1), device=None):
     return pd.DataFrame.from_dict(result, orient="index")
 
 
-def validation_predictions(runs_root, data_root, image_size, device=None):
+def validation_predictions(runs_root, data_root):
     """{model name: one row per validation image (true, predicted, confidence)} of both fine-tuned models."""
-    device = device or pick_device()
-    dataset = SkinLesionDataset(Path(data_root) / "val")
-    return {name: predictions(load_stage_model(runs_root, stage)[0], dataset, image_size, device)
+    return {name: with_confidence(stage_predictions(runs_root, stage, data_root, "val"))
             for name, stage in FINAL_STAGES.items()}
 
 

@@ -11,7 +11,7 @@ from skinkit import exercises
 from skinkit.classes import CLASS_CODES
 from skinkit.notebook import Settings
 from skinkit.training.recipes import RECIPES
-from skinkit.training.run_folders import write_json
+from skinkit.files import write_json
 
 from .helpers import SAMPLE
 

@@ -9,7 +9,7 @@ from skinkit.data.prepare import PRESETS
 from skinkit.reporting import narrative
 from skinkit.reporting.metrics import labels_from_confusion
 from skinkit.training.recipes import RECIPES
-from skinkit.training.run_folders import write_csv, write_json
+from skinkit.files import write_csv, write_json
 
 NV = CLASS_CODES.index("nv")
 

@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 from torchvision import models as tv_models
 
-from skinkit.classes import CLASS_CODES, NUM_CLASSES, OVERSAMPLING_WEIGHTS
+from skinkit.classes import CLASS_CODES, NUM_CLASSES
+from skinkit.training.recipes import OVERSAMPLING_WEIGHTS
 from skinkit.data.augment import BatchAugment
 from skinkit.data.prepare import PRESETS, prepare
 from skinkit.data.transforms import weights_preprocessing

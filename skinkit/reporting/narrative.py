@@ -11,10 +11,12 @@ import math
 import textwrap
 from pathlib import Path
 
-from ..classes import CLASS_CODES, OVERSAMPLING_WEIGHTS
+from ..classes import CLASS_CODES
+from ..training.recipes import OVERSAMPLING_WEIGHTS
 from ..training.loop import kept_epoch
 from ..training.recipes import NOTEBOOK_OF_STAGE, RECIPES
-from ..training.run_folders import read_confusion, read_history, read_json
+from ..files import read_json
+from ..training.run_folders import read_confusion, read_history
 from .chance import CHANCE_BALANCED_ACCURACY
 from .conclusion import TEXT_WIDTH, chance_reading
 from .intervals import CONFIDENCE, score_interval
