@@ -161,7 +161,8 @@ def panel_titles(figure):
 def test_figures_say_the_split_the_start_and_why_a_panel_is_empty(val_set):
     model = fresh_model("small", False)
     model.pretrained = False
-    each = explain.explain_stage(model, "small_finetune", val_set, SIZE, CPU, mistakes=3)
+    each = explain.explain_stage(model, "small_finetune", saved_predictions(model, val_set), val_set, SIZE, CPU,
+                                 mistakes=3)
     assert each.class_counts == {code: 5 for code in CLASS_CODES} and each.grid == (2, 2)
     classes = each.select("classes")
     figure = plot_class_explanations({"Small": classes})
