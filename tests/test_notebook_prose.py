@@ -22,7 +22,10 @@ from skinkit.data.augment import BatchAugment
 from skinkit.data.prepare import PRESETS, prepare
 from skinkit.data.transforms import weights_preprocessing
 from skinkit.reporting.comparison import mflops
+from skinkit.reporting.calibration import BINS
 from skinkit.reporting.intervals import CONFIDENCE, RESAMPLES
+from skinkit.reporting.referral import REFERRED_FRACTIONS
+from skinkit.reporting.subgroups import AGE_BANDS
 from skinkit.training.models import ARCHITECTURES, build_model, count_parameters
 from skinkit.training.recipes import RECIPES
 
@@ -96,6 +99,12 @@ def model_facts():
     return facts
 
 
+def trust_facts():
+    """Notebook 08's fixed settings: the calibration bins, the referred shares, the age bands."""
+    shares = [f"{share:.0%}".replace("%", " %") for share in REFERRED_FRACTIONS]
+    return [f"{BINS} equal-width", f"{shares[0]}, {shares[1]}, …, {shares[-1]}", f"({', '.join(AGE_BANDS)})"]
+
+
 def global_facts():
     """Facts any notebook may state: classes, chance, augmentation, intervals, and the above."""
     augment = inspect.signature(BatchAugment).parameters
@@ -103,7 +112,7 @@ def global_facts():
     return [*chance, f"digit 1–{NUM_CLASSES}", f"±{augment['degrees'].default:g}°",
             f"±{augment['brightness'].default:.0%}".replace("%", " %"), f"{CONFIDENCE:.0%}".replace("%", " %"),
             f"{number_word(RESAMPLES)} times", f"{number_word(RESAMPLES)} random redraws",
-            *sample_facts(), *course_facts(), *model_facts()]
+            *sample_facts(), *course_facts(), *model_facts(), *trust_facts()]
 
 
 def stage_facts(stage):
