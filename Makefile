@@ -9,7 +9,7 @@ BROWSER_INSTALLED := $(VENV)/.browser-installed
 PLAYWRIGHT := playwright>=1.40,<2
 CELL_TIMEOUT := 600
 
-.PHONY: setup run test smoke lab bench browser-check clean-runs data
+.PHONY: setup run test smoke lab bench browser-check clean-runs data student-copy
 
 setup: $(INSTALLED)
 
@@ -31,11 +31,16 @@ data: $(INSTALLED)
 		$(BIN)/python -m skinkit download --out data/ham10000 --no-next-step $(if $(MIRROR),--mirror $(MIRROR)) && \
 		$(BIN)/python -m skinkit prepare --ham10000 data/ham10000 --out data/course --preset course; fi
 
-## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time)
+## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time):
+## the course notebooks in order, then their worked solutions (when notebooks/solutions/ is there),
+## which read the run folders the course notebooks wrote. nbval compares the cells marked
+## NBVAL_CHECK_OUTPUT with notebooks/reference_outputs.json, after the sanitizer masks what
+## differs between machines.
 test: $(INSTALLED)
 	$(BIN)/python -m pytest tests
 	runs=$$(mktemp -d) && SKINKIT_SMOKE=1 SKINKIT_RUNS=$$runs $(BIN)/python -m pytest \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) notebooks/; \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/0*.ipynb $(wildcard notebooks/solutions/); \
 		status=$$?; rm -rf $$runs; exit $$status
 
 ## make smoke: the seven notebooks in smoke mode with per-notebook wall times (a benchmark)
@@ -57,6 +62,12 @@ $(BROWSER_INSTALLED): $(INSTALLED)
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab notebooks/
+
+## make student-copy: the committed kit as dist/skinkit-student.zip, without the worked solutions
+student-copy:
+	mkdir -p dist
+	git archive --format=zip --prefix=skinkit/ -o dist/skinkit-student.zip HEAD -- . ':(exclude)notebooks/solutions'
+	@echo "dist/skinkit-student.zip: the kit as committed, without notebooks/solutions/"
 
 clean-runs:
 	rm -rf runs/smoke

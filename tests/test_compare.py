@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 
 from skinkit.classes import CLASS_CODES
@@ -15,7 +16,10 @@ from skinkit.reporting.comparison import (FINAL_STAGES, cost_table, latency_summ
                                           summary_table, trained_epochs, validation_table)
 from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table
 from skinkit.training.models import build_model
-from skinkit.files import write_json
+from skinkit.training.stage import load_stage_model
+from skinkit.files import write_csv, write_json
+from skinkit.reporting.metrics import labels_from_confusion
+from skinkit.reporting.predictions import read_predictions, write_predictions
 
 from .helpers import SAMPLE
 from .run_fixtures import make_finished_stage
@@ -106,6 +110,22 @@ def test_a_model_at_chance_is_called_weak_with_its_likely_causes():
     assert "WITHOUT ImageNet weights" in text
 
 
+def test_an_accuracy_whose_whole_interval_lies_below_always_nv_is_called_worse():
+    table = comparison_table()
+    table["test_accuracy"], table["test_accuracy_low"], table["test_accuracy_high"] = 0.479, 0.45, 0.51
+    text = flat(conclusion(table, results()))
+    assert "its accuracy, 0.479, is worse than always answering nv (0.670)" in text
+    frame = readable_table(table, results())
+    assert frame.loc["test accuracy vs always nv (0.670)"].tolist() == ["worse", "worse"]
+
+
+def test_the_caution_names_the_models_trained_without_imagenet_weights():
+    one = comparison_table(pretrained=False)
+    assert "Caution: Large was trained WITHOUT ImageNet weights" in flat(conclusion(one, results()))
+    both = comparison_table(pretrained=False).assign(pretrained=False)
+    assert "Caution: Both models were trained WITHOUT ImageNet weights" in flat(conclusion(both, results()))
+
+
 def test_causes_are_named_per_model_when_they_differ():
     table = comparison_table(pretrained=False, balanced=(1 / 7, 0.15))
     text = flat(conclusion(table, results(difference=(-0.05, 0.02))))
@@ -144,17 +164,29 @@ def test_readable_table_has_models_as_columns_and_short_cells():
     assert max(len(label) for label in frame.index) <= 48
 
 
-def finished_stage(runs_root, stage, epochs, balanced_accuracy, init_from=None):
+def finished_stage(runs_root, stage, epochs, correct, images=20, init_from=None):
+    """A finished run folder: of `images` validation images per class, `correct` right (None: all called nv)."""
+    counts = np.zeros((len(CLASS_CODES), len(CLASS_CODES)), dtype=int)
+    for label in range(len(CLASS_CODES)):
+        if correct is None:
+            counts[label, CLASS_CODES.index("nv")] = images
+        else:
+            counts[label, label], counts[label, (label + 1) % len(CLASS_CODES)] = correct, images - correct
+    frame = pd.DataFrame(counts, index=CLASS_CODES, columns=CLASS_CODES)
+    write_csv(runs_root / stage / "confusion_matrix.csv", frame, index_label="true")
+    balanced = balanced_accuracy_score(*labels_from_confusion(frame))
     write_json(runs_root / stage / "config.json", {"epochs": epochs, "init_from": init_from, "pretrained": False})
-    write_json(runs_root / stage / "metrics.json", {"accuracy": 0.5, "balanced_accuracy": balanced_accuracy,
+    write_json(runs_root / stage / "metrics.json", {"accuracy": 0.5, "balanced_accuracy": balanced,
                                                     "macro_f1": 0.1, "best_epoch": 1})
 
 
-def test_validation_table_reads_each_stage_against_chance_and_counts_epochs(tmp_path):
-    finished_stage(tmp_path, "large_frozen", 12, 1 / 7)
-    finished_stage(tmp_path, "large_finetune", 6, 0.45, init_from="large_frozen")
-    table = validation_table(tmp_path, ["large_frozen", "large_finetune"])
-    assert table["vs_chance"].tolist() == ["at chance", "above chance"]
+def test_validation_table_reads_each_stage_against_chance_with_its_interval(tmp_path):
+    finished_stage(tmp_path, "large_frozen", 12, None)  # balanced accuracy 1/7
+    finished_stage(tmp_path, "large_finetune", 6, 9, init_from="large_frozen")  # 0.45 on 140 images
+    finished_stage(tmp_path, "small_frozen", 15, 1, images=4)  # 0.25 on 28 images: the interval reaches 1/7
+    table = validation_table(tmp_path, ["large_frozen", "large_finetune", "small_frozen"])
+    assert table["balanced_accuracy"].round(3).tolist() == [0.143, 0.45, 0.25]
+    assert table["vs_chance"].tolist() == ["at chance", "above chance", "not clearly above chance"]
     assert trained_epochs(tmp_path, "large_finetune") == 18
 
 
@@ -169,14 +201,43 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
         assert (test.scores[f"{score}_low"] <= test.scores[score]).all()
         assert (test.scores[score] <= test.scores[f"{score}_high"]).all()
     low, high = test.difference
-    assert low <= 0 <= high or low > 0 or high < 0
+    observed = [balanced_accuracy_score(*labels_from_confusion(test.matrices[name])) for name in FINAL_STAGES]
+    assert low <= observed[0] - observed[1] <= high
     saved = json.loads((tmp_path / "test_metrics.json").read_text())
     assert saved["balanced_accuracy_difference_interval"] == list(test.difference)
     assert saved["MobileNetV3-Large"]["balanced_accuracy_low"] == test.scores.at["MobileNetV3-Large",
                                                                                   "balanced_accuracy_low"]
     assert (tmp_path / "test_confusion_large_finetune.csv").is_file()
     for stage in FINAL_STAGES.values():
-        finished_stage(tmp_path, stage, 1, 0.2)
+        finished_stage(tmp_path, stage, 1, 4)
     costs = pd.DataFrame({"MFLOPs": [217.0, 56.0]}, index=list(FINAL_STAGES))
     table = summary_table(tmp_path, costs, test)
     assert "test_balanced_accuracy_high" in table and table["epochs"].tolist() == [1, 1]
+
+
+def test_evaluate_test_split_gives_the_labels_notebook_6_saves(tmp_path):
+    make_finished_stage(tmp_path, "small_finetune")
+    model, _ = load_stage_model(tmp_path, "small_finetune")
+    y_true, y_pred = compare.evaluate_test_split(model, SAMPLE, 64, torch.device("cpu"))
+    saved = compare.stage_predictions(tmp_path, "small_finetune", SAMPLE, "test", torch.device("cpu"))
+    assert (y_true == saved["true"].map(CLASS_CODES.index)).all()
+    assert (y_pred == saved["predicted"].map(CLASS_CODES.index)).all()
+
+
+def test_the_difference_interval_is_first_minus_second_on_the_same_test_images(tmp_path, monkeypatch):
+    y_true = np.repeat(np.arange(len(CLASS_CODES)), 5)
+    answers = {"perfect": y_true, "always_nv": np.full(len(y_true), CLASS_CODES.index("nv"))}
+    files = [f"{label + 1}_{i}.png" for i, label in enumerate(y_true)]
+    for stage, y_pred in answers.items():
+        write_json(tmp_path / stage / "config.json", {"pretrained": False})
+        write_predictions(tmp_path / stage / "predictions_test.csv", files, y_true, np.eye(len(CLASS_CODES))[y_pred])
+    monkeypatch.setattr(compare, "stage_predictions",
+                        lambda runs, stage, *args: read_predictions(runs / stage / "predictions_test.csv"))
+    # Every stratified resample keeps 5 images per class: balanced accuracy 1 vs 1/7, whatever is drawn.
+    monkeypatch.setattr(compare, "FINAL_STAGES", {"A": "perfect", "B": "always_nv"})
+    test = compare.test_results(tmp_path, SAMPLE, torch.device("cpu"), tmp_path / "out")
+    assert test.difference == pytest.approx((6 / 7, 6 / 7))
+    assert test.always_nv_accuracy == pytest.approx(1 / 7)
+    monkeypatch.setattr(compare, "FINAL_STAGES", {"B": "always_nv", "A": "perfect"})
+    swapped = compare.test_results(tmp_path, SAMPLE, torch.device("cpu"), tmp_path / "out")
+    assert swapped.difference == pytest.approx((-6 / 7, -6 / 7))

@@ -215,11 +215,10 @@ def test_augmented_without_weights_is_a_plain_wrapper(sample_train):
 
 
 def test_oversampling_weights_repeat_each_class(sample_train):
-    augmented = AugmentedDataset(sample_train, weights=list(OVERSAMPLING_WEIGHTS))
-    assert list(OVERSAMPLING_WEIGHTS) == [4, 4, 2, 6, 2, 1, 6]
-    assert len(augmented) == 5 * 25 == 125
+    augmented = AugmentedDataset(sample_train, weights=[1, 2, 3, 4, 5, 6, 7])
+    assert len(augmented) == 5 * 28 == 140  # 5 images of each class
     counts = augmented.img_labels["label"].value_counts().sort_index()
-    assert counts.tolist() == [20, 20, 10, 30, 10, 5, 30]
+    assert counts.tolist() == [5, 10, 15, 20, 25, 30, 35]
 
 
 def test_oversampled_items_carry_the_label_of_their_row(sample_train):

@@ -12,7 +12,8 @@ from skinkit.reporting.predictions import predictions_table
 from skinkit.reporting.stage_predictions import predict_dataset
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.training.models import build_model
-from skinkit.reporting.plots import plot_class_explanations, plot_heatmap_gallery
+from skinkit.classes import CLASS_CODES
+from skinkit.reporting.plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
 from skinkit.training.stage import MissingPrerequisite
 from skinkit.training.loop import to_device
 
@@ -151,3 +152,39 @@ def test_saved_files_and_csv_rows_match_the_images_shown(val_set, tmp_path):
 def test_missing_fine_tuned_models_name_the_notebook_to_run(tmp_path):
     with pytest.raises(MissingPrerequisite, match="03_large_finetuning.ipynb"):
         explain.explain_final_models(tmp_path, SAMPLE, SIZE, CPU)
+
+
+def panel_titles(figure):
+    return [ax.get_title() for ax in figure.axes if ax.get_title()]
+
+
+def test_figures_say_the_split_the_start_and_why_a_panel_is_empty(val_set):
+    model = fresh_model("small", False)
+    model.pretrained = False
+    each = explain.explain_stage(model, "small_finetune", val_set, SIZE, CPU, mistakes=3)
+    assert each.class_counts == {code: 5 for code in CLASS_CODES} and each.grid == (2, 2)
+    classes = each.select("classes")
+    figure = plot_class_explanations({"Small": classes})
+    assert figure.get_suptitle() == "Grad-CAM of the trained models · validation split · random init"
+    titles = panel_titles(figure)
+    for code in CLASS_CODES:  # 5 validation images per class: an empty panel never says "none in validation"
+        right = ((classes.table["true"] == code) & (classes.table["predicted"] == code)).any()
+        assert right or f"Small, right\ntrue {code}: none of 5 right" in titles
+    assert not any("none in validation" in title for title in titles)
+    assert any(ax.get_label() == "<colorbar>" for ax in figure.axes)
+    randomised = panel_titles(plot_class_explanations({"Small": classes}, randomised=True))
+    shown = [title for title in randomised if "map of" in title]
+    assert len(shown) == len(classes.table)
+    assert all(title.startswith("Small, random weights") and "->" not in title for title in shown)
+
+
+def test_the_sanity_figure_repeats_itself_and_keeps_the_legend_off_the_dots():
+    table = pd.DataFrame({"stage": ["large_finetune"] * 4 + ["small_finetune"] * 4,
+                          "figure": ["classes", "mistakes"] * 4, "rank_correlation": np.linspace(-0.5, 0.5, 8)})
+    first, second = (plot_rank_correlations(table, "validation split") for _ in range(2))
+    offsets = [[c.get_offsets().tolist() for c in figure.axes[0].collections] for figure in (first, second)]
+    assert offsets[0] == offsets[1]
+    legend = first.axes[0].get_legend()
+    first.canvas.draw()
+    assert legend.get_window_extent().x0 >= first.axes[0].get_window_extent().x1
+    assert first.axes[0].get_title().endswith("validation split")

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 from torchvision import models as tv_models
 
+from skinkit.classes import LESION_CLASSES
 from skinkit.training.recipes import IMAGE_SIZE
 from skinkit.training.models import (PretrainedWeightsUnavailable, PretrainedWeightsWarning, build_model,
                             count_parameters, unfreeze, weights_file)
@@ -25,12 +26,15 @@ def offline(monkeypatch, tmp_path):
     return tmp_path / "torch"
 
 
-@pytest.mark.parametrize("name, sizes, dropout", [("large", (960, 1280), 0.3), ("small", (576, 1024), 0.2)])
-def test_head_matches_the_project_report(name, sizes, dropout):
+# The report keeps torchvision's layer widths (base output -> hidden width) and sets its own dropout.
+@pytest.mark.parametrize("name, torchvision_model, dropout",
+                         [("large", tv_models.mobilenet_v3_large, 0.3), ("small", tv_models.mobilenet_v3_small, 0.2)])
+def test_head_matches_the_project_report(name, torchvision_model, dropout):
     head = build_model(name, pretrained=False).classifier
+    original = torchvision_model().classifier[0]
     assert [type(layer) for layer in head] == [nn.Linear, nn.Hardswish, nn.Dropout, nn.Linear]
-    assert (head[0].in_features, head[0].out_features) == sizes
-    assert (head[3].in_features, head[3].out_features) == (sizes[1], 7)
+    assert (head[0].in_features, head[0].out_features) == (original.in_features, original.out_features)
+    assert (head[3].in_features, head[3].out_features) == (original.out_features, len(LESION_CLASSES))
     assert head[2].p == dropout
 
 

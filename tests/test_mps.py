@@ -3,6 +3,7 @@
 What needs real MPS hardware (the ops themselves, their speed) is not tested here.
 """
 
+import re
 import zipfile
 
 import pytest
@@ -16,6 +17,7 @@ from skinkit.training.stage import load_stage_model
 from skinkit.training.loop import memory_format, pick_device
 
 MPS = torch.device("mps")  # a device object only: nothing is allocated on it
+CPU_TAG = b"X\x03\x00\x00\x00cpu"  # the pickled string 'cpu' (BINUNICODE: X, 4-byte length, text)
 
 
 def test_pick_device_prefers_mps_when_there_is_no_cuda(monkeypatch):
@@ -38,10 +40,17 @@ def relocate(path, location):
     tag = location.encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as target:
         for info, data in entries:
-            if info.filename.endswith("data.pkl"):  # storage locations are pickled as strings
-                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X" + len(tag).to_bytes(4, "little") + tag)
+            if info.filename.endswith("/data.pkl"):  # storage locations are pickled as strings
+                data = data.replace(CPU_TAG, b"X" + len(tag).to_bytes(4, "little") + tag)
             target.writestr(info, data)
-    return data
+
+
+def pickled_locations(path):
+    """The storage locations named in a checkpoint's data.pkl (where torch.save records the device)."""
+    with zipfile.ZipFile(path) as archive:
+        [pickle] = [name for name in archive.namelist() if name.endswith("/data.pkl")]
+        return set(re.findall(rb"X\x03\x00\x00\x00cpu|X\x03\x00\x00\x00mps|X\x06\x00\x00\x00cuda:0",
+                              archive.read(pickle)))
 
 
 @pytest.mark.parametrize("location", ["mps", "cuda:0"])
@@ -49,7 +58,10 @@ def test_a_model_trained_on_a_mac_or_gpu_opens_on_any_machine(tmp_path, location
     run_dir = tmp_path / "small_frozen"
     model = build_model("small", pretrained=False)
     save_checkpoint(run_dir / "best.pt", {"state_dict": model.state_dict(), "architecture": "small"})
-    assert b"X\x03\x00\x00\x00cpu" not in relocate(run_dir / "best.pt", location)
+    assert pickled_locations(run_dir / "best.pt") == {CPU_TAG}
+    relocate(run_dir / "best.pt", location)
+    tag = location.encode()
+    assert pickled_locations(run_dir / "best.pt") == {b"X" + len(tag).to_bytes(4, "little") + tag}
     write_json(run_dir / "metrics.json", {})
     write_json(run_dir / "config.json", {"pretrained": False})
     loaded, _ = load_stage_model(tmp_path, "small_frozen")

@@ -37,7 +37,7 @@ def test_smoke_mode_shrinks_the_run_and_uses_the_sample(monkeypatch, capsys):
 def test_parameters_override_the_recipe(tmp_path):
     settings = setup("small_frozen", runs_root=tmp_path, epochs=3, lr=0.01, train_batch_size=8)
     assert (settings.recipe.epochs, settings.recipe.lr, settings.recipe.train_batch_size) == (3, 0.01, 8)
-    assert settings.recipe.class_weights == (3.0, 3.0, 2.0, 5.0, 3.0, 1.0, 6.0)
+    assert settings.recipe.class_weights == RECIPES["small_frozen"].class_weights  # not overridden: kept
 
 
 def test_environment_points_at_data_and_runs(monkeypatch, tmp_path, capsys):

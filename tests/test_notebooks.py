@@ -1,6 +1,9 @@
 """The notebooks are committed clean and wired to the library the way the course expects."""
 
 import json
+import re
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -8,7 +11,9 @@ import pytest
 from .helpers import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("*.ipynb"))
 CHECKED = "# NBVAL_CHECK_OUTPUT"
+HINT = "<details><summary>Hint</summary>"
 
 
 def code_cells(path):
@@ -19,7 +24,7 @@ def test_nine_numbered_notebooks():
     assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_", "07_", "08_", "09_"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
 def test_committed_clean(path):
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
@@ -33,13 +38,19 @@ def test_committed_clean(path):
 
 def test_every_checked_cell_has_a_reference_output():
     references = json.loads((ROOT / "notebooks" / "reference_outputs.json").read_text())
-    checked = {path.name: {cell.id for cell in code_cells(path) if CHECKED in cell.source} for path in NOTEBOOKS}
+    checked = {path.name: {cell.id for cell in code_cells(path) if CHECKED in cell.source}
+               for path in NOTEBOOKS + SOLUTIONS}
     assert {name: set(cells) for name, cells in references.items() if cells} == {
         name: ids for name, ids in checked.items() if ids}
     assert all(text.strip() for cells in references.values() for text in cells.values())
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_course_notebook_checks_at_least_two_outputs(path):
+    assert sum(CHECKED in cell.source for cell in code_cells(path)) >= 2, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
 def test_first_code_cell_is_the_parameters_cell(path):
     first = code_cells(path)[0]
     assert first.metadata.get("tags") == ["parameters"]
@@ -47,10 +58,65 @@ def test_first_code_cell_is_the_parameters_cell(path):
         assert f"{name} =" in first.source, f"{path.name}: parameters cell lacks {name}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
 def test_notebooks_only_call_the_library(path):
     for cell in code_cells(path):
         assert not cell.source.lstrip().startswith(("!", "%")), f"{path.name}: shell or magic cell"
-        assert "sys.path" not in cell.source and "def " not in cell.source and "class " not in cell.source
+        assert "sys.path" not in cell.source and not re.search(r"(?m)^\s*(?:def|class) ", cell.source)
         if "parameters" not in cell.metadata.get("tags", []):
             assert len(cell.source.splitlines()) <= 12, f"{path.name}: a long cell belongs in skinkit"
+
+
+def exercises_and_hints(path):
+    """The numbered exercises of a notebook's "Try it yourself" cell, each with the text up to the next one."""
+    cell = next((cell for cell in nbformat.read(path, as_version=4).cells
+                 if cell.cell_type == "markdown" and cell.source.startswith("## Try it yourself")), None)
+    if cell is None:
+        return {}
+    parts = re.split(r"(?m)^(\d+)\. ", cell.source)[1:]
+    return dict(zip(map(int, parts[::2]), parts[1::2]))
+
+
+def solved_exercises(path):
+    """The exercise numbers a solution notebook's headings answer ('## 2. ...', '## Exercises 1 and 3: ...')."""
+    headings = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown")
+    numbers = re.findall(r"(?m)^## (\d+)\. ", headings)
+    for pair in re.findall(r"(?m)^## Exercises (\d+) and (\d+)", headings):
+        numbers += pair
+    return sorted(map(int, numbers))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exercise_has_one_hint_and_a_worked_solution(path):
+    exercises = exercises_and_hints(path)
+    if not exercises:
+        pytest.skip("no exercises")
+    assert list(exercises) == list(range(1, len(exercises) + 1))
+    for number, text in exercises.items():
+        assert text.count(HINT) == 1 and text.rstrip().endswith("</details>"), f"{path.name}: exercise {number}"
+    if not SOLUTIONS:
+        pytest.skip("notebooks/solutions/ left out (a student copy: make student-copy)")
+    solution = ROOT / "notebooks" / "solutions" / f"{path.stem}_solutions.ipynb"
+    assert solution.is_file(), f"{path.name}: no worked solutions in {solution.relative_to(ROOT)}"
+    assert solved_exercises(solution) == list(exercises), solution.name
+
+
+def test_every_solution_belongs_to_a_course_notebook():
+    assert {path.name.replace("_solutions", "") for path in SOLUTIONS} <= {path.name for path in NOTEBOOKS}
+
+
+@pytest.mark.skipif(not SOLUTIONS, reason="notebooks/solutions/ left out (a student copy)")
+def test_nbval_runs_the_solutions_after_the_course_notebooks():
+    """make test's argument order: the solutions read the run folders the course notebooks wrote."""
+    make = (ROOT / "Makefile").read_text()
+    arguments = re.search(r"--nbval-sanitize-with (\S+) (.+?);", make, re.S)
+    assert arguments and arguments.group(1) == "notebooks/nbval_sanitize.cfg"
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval-lax", "-p", "no:cacheprovider",
+         *[str(path) for path in [*NOTEBOOKS, ROOT / "notebooks" / "solutions"]]],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    files = [line.split("::")[0] for line in collected.splitlines() if "::" in line]
+    order = list(dict.fromkeys(files))
+    assert arguments.group(2).split() == ["notebooks/0*.ipynb", "$(wildcard", "notebooks/solutions/)"]
+    assert order == [f"notebooks/{path.name}" for path in NOTEBOOKS] + [
+        f"notebooks/solutions/{path.name}" for path in SOLUTIONS]

@@ -13,17 +13,18 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .chance import always_majority_accuracy
 from ..classes import NUM_CLASSES
-from ..data.dataset import list_labelled_images
+from ..data.dataset import SkinLesionDataset, list_labelled_images
 from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
+from .narrative import validation_scores
 from .conclusion import chance_reading
 from .intervals import CONFIDENCE, difference_interval, score_interval
 from ..training.models import count_parameters
 from ..files import read_json, save_figure, write_csv, write_json
 from ..training.run_folders import read_confusion
 from ..training.loop import to_device
-from .plots import plot_confusion_matrices
+from .plots import figure_label, plot_confusion_matrices
 from .predictions import predicted_labels, true_labels
-from .stage_predictions import stage_predictions
+from .stage_predictions import predict_dataset, stage_predictions
 
 FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "small_finetune"}
 
@@ -37,7 +38,7 @@ def validation_table(runs_root, stages):
         rows[stage] = {"accuracy": metrics["accuracy"], "balanced_accuracy": metrics["balanced_accuracy"],
                        "macro_f1": metrics["macro_f1"], "best_epoch": metrics["best_epoch"],
                        "pretrained": config["pretrained"],
-                       "vs_chance": chance_reading(metrics["balanced_accuracy"])}
+                       "vs_chance": chance_reading(*validation_scores(Path(runs_root) / stage)[:2])}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -95,6 +96,14 @@ def cost_table(models, repeats=30, warmup=5):
         for name, model in models.items()}, orient="index")
 
 
+def evaluate_test_split(model, data_root, image_size, device):
+    """(y_true, y_pred) of `model` on the held-out test split, for scripts (notebook 6 reads the saved
+    predictions_test.csv of each stage instead: see test_results)."""
+    test_set = SkinLesionDataset(Path(data_root) / "test")
+    _, y_true, probabilities = predict_dataset(model, test_set, image_size, device)
+    return y_true, probabilities.argmax(axis=1)
+
+
 @dataclass
 class TestResults:
     """The one evaluation on the test split: scores with intervals, matrices, reference points."""
@@ -117,12 +126,12 @@ def scores_with_intervals(y_true, y_pred, confidence, seed):
     return scores
 
 
-def save_test_matrix(out_dir, name, matrix):
+def save_test_matrix(out_dir, name, matrix, pretrained=True):
     """Write one model's test confusion matrix as CSV and PNG."""
     slug = FINAL_STAGES.get(name, name)
     write_csv(Path(out_dir) / f"test_confusion_{slug}.csv", matrix, index_label="true")
     save_figure(Path(out_dir) / f"test_confusion_{slug}.png",
-                plot_confusion_matrices(matrix, title=f"{name} (test)"))
+                plot_confusion_matrices(matrix, title=figure_label(name, "test", pretrained)))
 
 
 def test_results(runs_root, data_root, device, out_dir, confidence=CONFIDENCE, seed=0):
@@ -136,7 +145,8 @@ def test_results(runs_root, data_root, device, out_dir, confidence=CONFIDENCE, s
               for name, y_pred in predictions.items()}
     matrices = {name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()}
     for name, matrix in matrices.items():
-        save_test_matrix(out_dir, name, matrix)
+        pretrained = read_json(Path(runs_root) / FINAL_STAGES[name] / "config.json")["pretrained"]
+        save_test_matrix(out_dir, name, matrix, pretrained)
     first, second = predictions.values()
     results = TestResults(
         scores=pd.DataFrame.from_dict(scores, orient="index"), matrices=matrices,

@@ -25,8 +25,10 @@ def chance_reading(balanced_accuracy, low=None):
     return "above chance"
 
 
-def majority_reading(accuracy, low, always_nv_accuracy):
-    """'no better', 'not clearly better' or 'better': an accuracy against always answering `nv`."""
+def majority_reading(accuracy, low, always_nv_accuracy, high=None):
+    """'worse' (the whole interval below), 'no better', 'not clearly better' or 'better' than always `nv`."""
+    if high is not None and high < always_nv_accuracy:
+        return "worse"
     if accuracy <= always_nv_accuracy:
         return "no better"
     return "not clearly better" if low <= always_nv_accuracy else "better"
@@ -54,7 +56,8 @@ def readable_table(table, test):
             chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"]),
         f"test accuracy [{level}]": with_interval(row, "test_accuracy"),
         f"test accuracy vs always {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f})":
-            majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy),
+            majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy,
+                             row["test_accuracy_high"]),
         f"test macro-F1 [{level}]": with_interval(row, "test_macro_f1"),
         "parameters (millions)": f"{row['parameters_M']:.2f}",
         "MFLOPs per image": f"{row['MFLOPs']:.0f}",
@@ -87,7 +90,8 @@ def score_sentence(table, test):
 
 def baseline_sentence(name, row, test):
     """One model's test scores against chance and against always answering `nv`."""
-    accuracy = majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy)
+    accuracy = majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy,
+                                row["test_accuracy_high"])
     return (f"{name} is {chance_reading(row['test_balanced_accuracy'], row['test_balanced_accuracy_low'])} "
             f"in balanced accuracy, and its accuracy, {row['test_accuracy']:.3f}, is {accuracy} than always "
             f"answering {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f}).")
@@ -135,13 +139,22 @@ def cost_sentence(table):
             f"{costly['parameters_M']:.2f}M parameters. " + latency_sentence(cheap, costly))
 
 
+def weights_sentence(table):
+    """The caution naming the models trained without ImageNet weights (None when all had them)."""
+    random_init = [short_name(name) for name, row in table.iterrows() if not row["pretrained"]]
+    if not random_init:
+        return None
+    who = (("Both models were" if len(table) == 2 else "All models were") if len(random_init) == len(table)
+           else f"{' and '.join(random_init)} {'was' if len(random_init) == 1 else 'were'}")
+    return (f"Caution: {who} trained WITHOUT ImageNet weights (pretrained: false), so this is not a "
+            "transfer-learning result.")
+
+
 def conclusion(table, test):
     """A short conclusion whose every number comes from the comparison, in paragraphs of TEXT_WIDTH."""
     paragraphs = [score_sentence(table, test),
                   " ".join(baseline_sentence(name, row, test) for name, row in table.iterrows()),
                   causes_sentence(table, test), cost_sentence(table)]
-    if not table["pretrained"].all():
-        paragraphs.append("Caution: at least one model was trained WITHOUT ImageNet weights "
-                          "(pretrained: false), so this is not a transfer-learning result.")
+    paragraphs.append(weights_sentence(table))
     return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
                        for paragraph in paragraphs if paragraph)

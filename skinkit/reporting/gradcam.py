@@ -5,8 +5,9 @@ through the same evaluation preprocessing as validation (`BatchAugment(train=Fal
 images to explain are picked from each model's saved validation predictions (predictions_val.csv).
 """
 
+import dataclasses
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from ..classes import CLASS_CODES
 from .comparison import FINAL_STAGES
 from ..data.dataset import SkinLesionDataset
 from ..training.models import build_model
-from .plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
+from .plots import (explanations_label, figure_label, plot_class_explanations, plot_heatmap_gallery,
+                    plot_rank_correlations)
 from ..files import save_figure, write_csv
 from ..training.stage import load_stage_model
 from ..training.loop import to_device
@@ -123,19 +125,28 @@ def rank_correlation(first, second):
 
 @dataclass
 class Explanations:
-    """Explained images of one model: a table (one row per image) and aligned tensors."""
+    """Explained images of one model: a table (one row per image), aligned tensors, and what they come from.
+
+    `class_counts` holds the images per class in the explained split, `grid` the (rows, columns) of
+    the Grad-CAM map before it is stretched over the image, `pretrained` whether the model started
+    from ImageNet weights.
+    """
 
     table: pd.DataFrame
     images: torch.Tensor
     heatmaps: torch.Tensor
     random_heatmaps: torch.Tensor
+    class_counts: dict = field(default_factory=dict)
+    grid: tuple = None
+    split: str = "validation"
+    pretrained: bool = True
 
     def select(self, figure):
         """The rows (and their images and heatmaps) shown in `figure` ("classes" or "mistakes")."""
         keep = (self.table["figure"] == figure).to_numpy()
         index = torch.as_tensor(np.flatnonzero(keep), dtype=torch.long)
-        return Explanations(self.table[keep].reset_index(drop=True), self.images[index],
-                            self.heatmaps[index], self.random_heatmaps[index])
+        return dataclasses.replace(self, table=self.table[keep].reset_index(drop=True), images=self.images[index],
+                                   heatmaps=self.heatmaps[index], random_heatmaps=self.random_heatmaps[index])
 
 
 def explain_stage(model, stage, predictions, dataset, image_size, device, mistakes=12, seed=0):
@@ -156,7 +167,8 @@ def explain_stage(model, stage, predictions, dataset, image_size, device, mistak
     size = inputs.shape[-2:]
     chosen["stage"] = stage
     return Explanations(chosen[EXPLAINED_COLUMNS], inputs[:, 0].detach().cpu(), to_heatmaps(maps, size),
-                        to_heatmaps(random_maps, size))
+                        to_heatmaps(random_maps, size), table["true"].value_counts().to_dict(),
+                        tuple(maps.shape[-2:]), pretrained=getattr(model, "pretrained", True))
 
 
 def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, seed=0):
@@ -167,6 +179,18 @@ def explain_final_models(runs_root, data_root, image_size, device, mistakes=12, 
                                 stage_predictions(runs_root, FINAL_STAGES[name], data_root, "val", device),
                                 val_set, image_size, device, mistakes, seed)
             for name, model in models.items()}
+
+
+def grid_of(explained):
+    """The (rows, columns) of the Grad-CAM maps in `explained` ({name: Explanations}, one image size)."""
+    return next(iter(explained.values())).grid
+
+
+def grid_sentence(explained, image_size):
+    """'Grad-CAM grid: 7x7 cells for a 224x224-pixel input ...': how coarse this run's maps are."""
+    rows, columns = grid_of(explained)
+    return (f"Grad-CAM grid: {rows}x{columns} cells for {image_size}x{image_size}-pixel inputs (IMAGE_SIZE),\n"
+            f"one cell per {image_size // rows}x{image_size // columns} pixels.")
 
 
 def explanation_table(explained):
@@ -180,10 +204,10 @@ def save_explanations(explained, out_dir):
     for name, each in explained.items():
         stage = each.table["stage"].iat[0]
         figures[f"gradcam_{stage}.png"] = plot_class_explanations({name: each.select("classes")})
-        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(each.select("mistakes"),
-                                                                f"{name}: most confident mistakes")
+        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(
+            each.select("mistakes"), figure_label(f"{name}: most confident mistakes", each.split, each.pretrained))
     table = explanation_table(explained)
-    figures["sanity_check.png"] = plot_rank_correlations(table)
+    figures["sanity_check.png"] = plot_rank_correlations(table, explanations_label(explained, " and ".join(explained)))
     for file, figure in figures.items():
         save_figure(out_dir / file, figure)
     write_csv(out_dir / "explanations.csv", table, index=False)

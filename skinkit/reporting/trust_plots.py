@@ -36,7 +36,7 @@ def reliability_panel(top, bottom, each):
         bottom.bar(centres + shift * width / 4, table["count"], width=width / 2, color=colour, alpha=0.7,
                    label=label)
     bottom.set(xlim=(0, 1), xlabel="top-label confidence (15 equal-width bins)", ylabel="images in bin")
-    bottom.legend(loc="upper left", fontsize=8)
+    bottom.legend(loc="upper right", fontsize=8)
 
 
 def plot_reliability(results):

@@ -18,7 +18,7 @@ from ..errors import KitError
 from ..reporting.metrics import classification_table, confusion_matrix, labels_from_confusion, metrics_report
 from ..data.loaders import stage_loaders
 from .models import build_model, set_base_trainable
-from ..reporting.plots import plot_confusion_matrices
+from ..reporting.plots import figure_label, plot_confusion_matrices
 from .precision import precision_for
 from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE, loss_and_optimizer
 from ..files import read_json, save_figure, write_csv, write_json
@@ -53,6 +53,12 @@ class StageResult:
     confusion: object
     table: object
     train_images: int
+
+    def figure_title(self, split=None):
+        """'MobileNetV3-Large, frozen base · validation split · random init': what this stage's figures show."""
+        name = (f"MobileNetV3-{self.config['model'].title()}, "
+                f"{'frozen base' if self.config['freeze_base'] else 'fine-tuned'}")
+        return figure_label(name, split, self.config["pretrained"])
 
     @property
     def history(self):
@@ -199,9 +205,10 @@ def finish_stage(run_dir, config, result, val_loader, device, train_images, prec
     confusion = confusion_matrix(y_true, y_pred)
     write_json(run_dir / "metrics.json", metrics)
     write_csv(run_dir / "confusion_matrix.csv", confusion, index_label="true")
-    save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, title=config["stage"]))
-    return StageResult(run_dir, config, result.model, result, metrics, confusion,
-                       classification_table(y_true, y_pred), train_images)
+    stage = StageResult(run_dir, config, result.model, result, metrics, confusion,
+                        classification_table(y_true, y_pred), train_images)
+    save_figure(run_dir / "confusion_matrix.png", plot_confusion_matrices(confusion, stage.figure_title("validation")))
+    return stage
 
 
 def finished_run(run_dir, recipe, data_root, seed, image_size, pretrained):
