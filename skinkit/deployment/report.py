@@ -184,23 +184,28 @@ def files_written(records):
     return [f"{folder.name}: {', '.join(sorted(p.name for p in folder.iterdir()))}" for folder in folders]
 
 
-def explain_photo(path, runs_root, stage="small_finetune"):
-    """The photo as given, and as the model sees it with the Grad-CAM of its top class (PyTorch model)."""
+def photo_evidence(path, runs_root, stage):
+    """A photo through a finished stage's PyTorch model: (what the model sees, probabilities, Grad-CAM of the top class)."""
     model, config = load_stage_model(runs_root, stage)
     size = input_size(config["model"], config["image_size"])[1]
     square = prepared_photo(path)
     inputs = gradcam.model_inputs(model, square, size)
     with torch.inference_mode():
-        probabilities = model.eval()(inputs).softmax(dim=1)[0]
-    top_class = CLASS_CODES[int(probabilities.argmax())]
-    heatmap = gradcam.gradcam(model, inputs, [CLASS_CODES.index(top_class)])[0]
+        probabilities = model.eval()(inputs).softmax(dim=1)[0].numpy()
+    heatmap = gradcam.gradcam(model, inputs, [int(probabilities.argmax())])[0]
+    return crop_to_input(square, config["model"], size)[0, 0], probabilities, heatmap
+
+
+def explain_photo(path, runs_root, stage="small_finetune"):
+    """The photo as given, and as the model sees it with the Grad-CAM of its top class (PyTorch model)."""
+    seen, probabilities, heatmap = photo_evidence(path, runs_root, stage)
     figure, (left, right) = plt.subplots(1, 2, figsize=(6.4, 3.4))
     with Image.open(path) as photo:
         left.imshow(photo.convert("RGB"))
     left.set_title(f"{Path(path).name} as given", fontsize=8)
     left.axis("off")
-    heatmap_panel(right, crop_to_input(square, config["model"], size)[0, 0], heatmap,
-                  f"as {stage} sees it ({size} px), evidence for {top_class}\n{top_text(probabilities.numpy())}")
+    heatmap_panel(right, seen, heatmap, f"as {stage} sees it ({seen.shape[-1]} px), evidence for "
+                                        f"{CLASS_CODES[int(probabilities.argmax())]}\n{top_text(probabilities)}")
     figure.tight_layout()
     plt.close(figure)
     return figure
