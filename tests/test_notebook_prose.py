@@ -156,12 +156,7 @@ def facts():
     return global_facts()
 
 
-# Notebooks 08 and 09 arrived after this review: their prose is not yet gone through number by
-# number (their sentences about results are computed; their fixed figures are not yet registered here).
-PROSE_REVIEWED = [path for path in NOTEBOOKS if not path.name.startswith(("08_", "09_"))]
-
-
-@pytest.mark.parametrize("path", PROSE_REVIEWED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_number_in_the_prose_is_a_fact_of_the_library(path, facts):
     notebook = nbformat.read(path, as_version=4)
     stage = stage_of(notebook)
