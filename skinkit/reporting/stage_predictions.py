@@ -50,11 +50,12 @@ def stage_predictions(runs_root, stage, data_root, split, device=None):
         table = read_predictions(path)
         if lists_the_split(table, images):
             return table
-        reason = f"{path} lists other images than {Path(data_root) / split}: predicted again from best.pt"
+        reason = f"{path.name} lists other images than the data's {split}/ folder: predicted again from best.pt"
     elif split == "test":
-        reason = f"the one evaluation on the test split, saved to {path}"
+        reason = f"the one evaluation on the test split, saved to {stage}/{path.name}"
     else:
-        reason = f"{path} is missing (the run folder predates saved predictions): predicted once from best.pt"
+        reason = f"{path.name} is missing (the run folder predates saved predictions): predicted once from best.pt"
+    # Names relative to the run folder: a full path would not fit on one line of a notebook.
     print(f"{stage}: {reason}.")
     write_predictions(path, *predict_split(runs_root, stage, data_root, split, device or pick_device()))
     return read_predictions(path)
