@@ -69,10 +69,12 @@ def test_the_stage_reading_says_what_the_base_held_and_how_the_score_compares_wi
     assert "holds random numbers" in at_chance and "ImageNet features" not in at_chance
     assert "is at chance" in at_chance and "It recognises 1 of 7 classes at least once" in at_chance
     assert "Recall of the rarest classes: df 0.00, vasc 0.00." in at_chance
+    assert "It answers nv for 100% of the validation images." in at_chance
     learned = flat(narrative.stage_reading(run_folder(tmp_path, "large_frozen", confusion(12, missed=("df",)),
                                                       pretrained=True)))
     assert "holds ImageNet features" in learned and "is above chance" in learned
     assert "6 of 7 classes at least once (never: df)" in learned and "vasc 0.60" in learned
+    assert "It answers" not in learned  # nv is the answer for 80 of the 140 images
     fine_tuned = flat(narrative.stage_reading(run_folder(tmp_path, "small_finetune", confusion(3), pretrained=False)))
     assert "starting from Small frozen (notebook 04), whose base began as random numbers" in fine_tuned
 

@@ -30,6 +30,8 @@ RULE_OWNER = {"accuracy": "the project report's rule", "balanced_accuracy": "the
 SANITY_FAILS_AT = 0.5
 # Below this many grid cells a rank correlation takes so few values that it says little.
 FEW_GRID_CELLS = 16
+# A model that gives one answer for at least this share of the images is said to do so.
+ONE_ANSWER_SHARE = 0.9
 
 
 def paragraph(*sentences):
@@ -67,6 +69,13 @@ def weights_caution(runs_root, stages):
                      "as that of a network trained from scratch on these images.")
 
 
+def one_answer(run_dir):
+    """'It answers nv for 100% of the validation images.' when one class takes ONE_ANSWER_SHARE of them."""
+    answers = read_confusion(Path(run_dir) / "confusion_matrix.csv").sum(axis=0)
+    share = answers.max() / answers.sum()
+    return f"It answers {answers.idxmax()} for {share:.0%} of the validation images." if share >= ONE_ANSWER_SHARE else None
+
+
 def validation_scores(run_dir, confidence=CONFIDENCE):
     """(balanced accuracy, interval low, interval high, per-class recall) of a finished stage."""
     counts = read_confusion(Path(run_dir) / "confusion_matrix.csv")
@@ -91,7 +100,7 @@ def score_sentences(run_dir):
     rare = ", ".join(f"{code} {recall[code]:.2f}" for code in RARE_CLASSES if code in recall)
     return (f"Validation balanced accuracy {with_interval(balanced, low, high)} is "
             f"{chance_reading(balanced, low)} (1/7 = {CHANCE_BALANCED_ACCURACY:.3f}).",
-            recognised, f"Recall of the rarest classes: {rare}." if rare else None)
+            recognised, one_answer(run_dir), f"Recall of the rarest classes: {rare}." if rare else None)
 
 
 def base_sentence(config):
