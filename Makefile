@@ -20,7 +20,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(INSTALLED)
 
-## make run: execute all seven notebooks on the default data (data/course if present, else the sample)
+## make run: execute all the notebooks on the default data (data/course if present, else the sample)
 run: $(INSTALLED)
 	$(BIN)/python scripts/run_notebooks.py
 
@@ -43,7 +43,7 @@ test: $(INSTALLED)
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/0*.ipynb $(wildcard notebooks/solutions/); \
 		status=$$?; rm -rf $$runs; exit $$status
 
-## make smoke: the seven notebooks in smoke mode with per-notebook wall times (a benchmark)
+## make smoke: the notebooks in smoke mode with per-notebook wall times (a benchmark)
 smoke: $(INSTALLED)
 	runs=$$(mktemp -d) && SKINKIT_RUNS=$$runs $(BIN)/python scripts/run_notebooks.py --smoke; \
 		status=$$?; rm -rf $$runs; exit $$status
