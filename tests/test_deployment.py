@@ -309,7 +309,10 @@ def test_sentences_follow_the_numbers():
     assert "Large: int8 keeps fp32's class for 99.0%" in good and "meeting the 97% goal" in good
     assert "excludes zero: int8 scores measurably lower" in good and "includes zero" in good
     assert "do not overlap, so Large is the more accurate" in good
-    assert "recipe X, kept because reason Y" in good and "WITHOUT ImageNet weights" in good
+    assert "recipe X, kept because reason Y" in good and "Both models were trained WITHOUT ImageNet weights" in good
+    one_random = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
+                                                    "MobileNetV3-Small": record()}))
+    assert "Small was trained WITHOUT ImageNet weights" in one_random and "Both" not in one_random
     overlapping = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
                                                      "MobileNetV3-Small": record(pretrained=True)}))
     assert "the intervals overlap" in overlapping and "WITHOUT" not in overlapping

@@ -130,9 +130,11 @@ def deployment_conclusion(records):
     paragraphs = [size_sentence(records), *(agreement_sentence(n, r) for n, r in records.items()),
                   *(speed_sentence(n, r) for n, r in records.items()), choice_sentence(records),
                   *(recipe_sentence(n, r) for n, r in records.items())]
-    if not all(record["pretrained"] for record in records.values()):
-        paragraphs.append("Caution: at least one model was trained WITHOUT ImageNet weights (pretrained: false); "
-                          "its scores say little about what transfer learning would reach.")
+    random_init = [short_name(name) for name, record in records.items() if not record["pretrained"]]
+    if random_init:
+        who = "Both models were" if len(random_init) == len(records) > 1 else f"{' and '.join(random_init)} was"
+        paragraphs.append(f"Caution: {who} trained WITHOUT ImageNet weights (pretrained: false); these "
+                          "scores say little about what transfer learning would reach.")
     return "\n\n".join(textwrap.fill(p, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
                        for p in paragraphs)
 
