@@ -1,12 +1,18 @@
-"""Run every notebook in JupyterLab in a real Chromium, as a student would, and check what the screen shows.
+"""Run every notebook and worked solution in JupyterLab in a real Chromium, as a student would, and check what the screen shows.
 
     python scripts/browser_check.py      # make browser-check
 
-Copies notebooks/0*.ipynb into runs/browser/notebooks/ (the committed notebooks are never saved
-over), starts JupyterLab headless on 127.0.0.1 in smoke mode with a fresh run folder, and in
-Chromium (Playwright, window 1400 px wide with the file browser open) does Run All on each
-notebook in order, waits for the kernel, screenshots it and saves it. Then it shuts the kernels
-down, reopens each saved notebook in a fresh browser page and screenshots it again.
+Copies notebooks/0*.ipynb and notebooks/solutions/0*.ipynb into runs/browser/notebooks/ (the
+committed notebooks are never saved over), starts JupyterLab headless on 127.0.0.1 in smoke mode
+with a fresh run folder, and in Chromium (Playwright, window 1400 px wide with the file browser
+open) does Run All on each notebook in order (the course notebooks, then their solutions, which
+read the runs the course notebooks wrote), waits for the kernel, screenshots it and saves it.
+Then it shuts the kernels down, reopens each saved notebook in a fresh browser page and
+screenshots it again.
+
+All notebooks of a pass share one kernel (PyTorch is imported once, which keeps CI short);
+nbval in `make test` runs each notebook in a kernel of its own, so a notebook that leans on a
+variable another one defined still fails there. `--kernel-per-notebook` starts one for each.
 
 It fails on: an error output or a cell that did not run, `Error displaying widget`, a browser
 console error, a table or output wider than the notebook panel, or a printed line too long for
@@ -34,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1400, 900
 MAX_SCREENSHOT_HEIGHT = 16000  # Chromium cannot capture taller pages in one piece
 MARKER = ".browser-check"  # marks a folder this check may empty
+DEFAULT_PATTERNS = ("0*.ipynb", "solutions/0*.ipynb")  # course notebooks first: solutions read their runs
 
 # JupyterLab settings for the check's own settings folder (the student's settings stay untouched):
 # every cell is kept in the page so all of them can be measured, no blank screen's height is
@@ -204,21 +211,30 @@ def empty_out(out):
     (out / MARKER).write_text("written by scripts/browser_check.py; emptied at its next run\n")
 
 
-def prepare_folder(out, pattern):
+def notebooks_matching(patterns):
+    """The notebooks/ files each pattern matches, in name order within each pattern, as paths under notebooks/."""
+    folder = ROOT / "notebooks"
+    names = []
+    for pattern in patterns:
+        names += [path.relative_to(folder).as_posix() for path in sorted(folder.glob(pattern))]
+    if not names:
+        raise BrowserCheckError(f"no notebooks match {' or '.join(f'notebooks/{p}' for p in patterns)}")
+    return names
+
+
+def prepare_folder(out, patterns):
     """A fresh `out` with copies of the notebooks, an empty run folder and JupyterLab settings."""
-    notebooks = sorted((ROOT / "notebooks").glob(pattern))
-    if not notebooks:
-        raise BrowserCheckError(f"no notebooks match notebooks/{pattern}")
+    names = notebooks_matching(patterns)
     empty_out(out)
-    (out / "notebooks").mkdir(parents=True)
     (out / "runs").mkdir()
-    for path in notebooks:
-        shutil.copy2(path, out / "notebooks" / path.name)
+    for name in names:
+        (out / "notebooks" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "notebooks" / name, out / "notebooks" / name)
     for name, values in LAB_SETTINGS.items():
         target = out / "jupyterlab" / "settings" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
-    return [path.name for path in notebooks]
+    return names
 
 
 def lab_environment(out):
@@ -268,19 +284,39 @@ def stop_lab(lab):
         lab.process.wait()
 
 
-def api(lab, method, path):
-    """Call the server's REST API; the decoded JSON answer (None when empty)."""
+def api(lab, method, path, body=None):
+    """Call the server's REST API with an optional JSON body; the decoded JSON answer (None when empty)."""
     request = urllib.request.Request(f"{lab.url}/api/{path}", method=method,
-                                     headers={"Authorization": f"token {lab.token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"token {lab.token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
         body = response.read()
     return json.loads(body) if body else None
 
 
+def share_one_kernel(lab, notebooks):
+    """Start one kernel and give every notebook a session on it, so opening them reuses it."""
+    kernel = api(lab, "POST", "kernels", {"name": "python3"})
+    for name in notebooks:
+        api(lab, "POST", "sessions", {"path": name, "name": name, "type": "notebook", "kernel": {"id": kernel["id"]}})
+
+
+def start_pass(lab, notebooks, kernel_per_notebook):
+    """Before a pass over the notebooks: one shared kernel for all of them, unless each gets its own."""
+    if not kernel_per_notebook:
+        share_one_kernel(lab, notebooks)
+
+
 def shutdown_kernels(lab):
-    """Shut every running kernel down, as closing JupyterLab for the day would."""
-    for kernel in api(lab, "GET", "kernels"):
+    """Shut every kernel down, as closing JupyterLab for the day would (the server then drops their sessions)."""
+    kernels = api(lab, "GET", "kernels")
+    for kernel in kernels:
         api(lab, "DELETE", f"kernels/{kernel['id']}")
+    leftover = api(lab, "GET", "sessions")  # listing them drops the sessions whose kernel is gone
+    if leftover:
+        raise BrowserCheckError(f"{len(leftover)} notebook sessions stayed open after their kernels were shut down")
+    print(f"  (kernels used in this pass: {len(kernels)}; shut down)", flush=True)
 
 
 def chromium_path(requested):
@@ -413,15 +449,17 @@ def check(args):
         raise BrowserCheckError("the Python package playwright is missing: run `make browser-check` "
                                 "(it installs it) or `pip install playwright`") from None
     out = args.out.resolve()
-    notebooks = prepare_folder(out, args.pattern)
+    notebooks = prepare_folder(out, args.pattern or DEFAULT_PATTERNS)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the clean-up below runs
     lab = start_lab(args.jupyter, out, timeout=120)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=executable)
             try:
+                start_pass(lab, notebooks, args.kernel_per_notebook)
                 failures = run_pass(browser, lab, notebooks, out, args.timeout)
                 shutdown_kernels(lab)
+                start_pass(lab, notebooks, args.kernel_per_notebook)
                 failures += reopen_pass(browser, lab, notebooks, out)
                 shutdown_kernels(lab)
             finally:
@@ -440,7 +478,11 @@ def main(argv=None):
                         help="the jupyter command whose Python has skinkit (default: beside this Python)")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"),
                         help="Chromium executable (default: $CHROMIUM or chromium on the PATH)")
-    parser.add_argument("--pattern", default="0*.ipynb", help="which notebooks/ files to run, in name order")
+    parser.add_argument("--pattern", action="append",
+                        help="which notebooks/ files to run, in name order; repeat for more "
+                             f"(default: {' then '.join(DEFAULT_PATTERNS)})")
+    parser.add_argument("--kernel-per-notebook", action="store_true",
+                        help="start a kernel for each notebook, as a student opening them one by one would")
     parser.add_argument("--timeout", type=int, default=900, help="seconds one notebook's Run All may take")
     args = parser.parse_args(argv)
     started = time.monotonic()

@@ -5,7 +5,11 @@ Jupyter/IPython, `_render_traceback_` replaces the traceback by the same line, s
 an error, so nbval and nbclient see the cell fail. Anything else is a bug and keeps its traceback.
 """
 
+import textwrap
+
 RED, BOLD_RED, RESET = "\x1b[31m", "\x1b[1;31m", "\x1b[0m"
+# Notebook output breaks longer lines mid-word (mid-path); the message is wrapped between words instead.
+NOTEBOOK_LINE_WIDTH = 100
 
 
 def one_line(error, limit=None):
@@ -19,8 +23,11 @@ class KitError(Exception):
     title = "Problem"
 
     def _render_traceback_(self):
-        """IPython's hook for custom tracebacks: the title and the message, in red, instead."""
-        return [f"{BOLD_RED}{self.title}:{RESET} {RED}{one_line(self)}{RESET}"]
+        """IPython's hook for custom tracebacks: the title and the message, in red, wrapped between words."""
+        first, *rest = textwrap.wrap(f"{self.title}: {one_line(self)}", NOTEBOOK_LINE_WIDTH,
+                                     break_long_words=False, break_on_hyphens=False)
+        first = f"{BOLD_RED}{self.title}:{RESET}{RED}{first[len(self.title) + 1:]}{RESET}"
+        return [first] + [f"{RED}{line}{RESET}" for line in rest]
 
 
 class CheckpointError(KitError, ValueError):

@@ -82,8 +82,11 @@ def test_console_errors_fail_unless_known_to_be_harmless(monkeypatch):
 
 def test_copies_of_the_notebooks_are_served_not_the_committed_ones(tmp_path):
     out = tmp_path / "browser"
-    names = check.prepare_folder(out, "0*.ipynb")
-    assert names == sorted(p.name for p in (ROOT / "notebooks").glob("0*.ipynb"))
+    names = check.prepare_folder(out, check.DEFAULT_PATTERNS)
+    course = sorted(p.name for p in (ROOT / "notebooks").glob("0*.ipynb"))
+    solutions = sorted(f"solutions/{p.name}" for p in (ROOT / "notebooks" / "solutions").glob("0*.ipynb"))
+    assert len(course) == len(solutions) == 9
+    assert names == course + solutions  # the solutions read the run folders the course notebooks write
     assert all((out / "notebooks" / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes() for name in names)
     assert (out / "runs").is_dir() and not any((out / "runs").iterdir())
     settings = out / "jupyterlab" / "settings" / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
@@ -94,21 +97,21 @@ def test_copies_of_the_notebooks_are_served_not_the_committed_ones(tmp_path):
 
 def test_a_second_run_empties_its_own_folder_but_never_a_foreign_one(tmp_path):
     out = tmp_path / "browser"
-    check.prepare_folder(out, "01*.ipynb")
+    check.prepare_folder(out, ["01*.ipynb"])
     (out / "old.png").write_bytes(b"png")
-    check.prepare_folder(out, "01*.ipynb")
+    check.prepare_folder(out, ["01*.ipynb"])
     assert not (out / "old.png").exists()
     foreign = tmp_path / "thesis"
     foreign.mkdir()
     (foreign / "chapter1.tex").write_text("keep me")
     with pytest.raises(check.BrowserCheckError, match="did not write"):
-        check.prepare_folder(foreign, "01*.ipynb")
+        check.prepare_folder(foreign, ["01*.ipynb"])
     assert (foreign / "chapter1.tex").read_text() == "keep me"
 
 
 def test_no_matching_notebooks_is_a_clear_error(tmp_path):
     with pytest.raises(check.BrowserCheckError, match="no notebooks match"):
-        check.prepare_folder(tmp_path / "browser", "99*.ipynb")
+        check.prepare_folder(tmp_path / "browser", ["99*.ipynb", "solutions/99*"])
 
 
 def test_missing_chromium_says_how_to_install_it(tmp_path, capsys):

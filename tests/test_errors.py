@@ -1,5 +1,6 @@
 """Expected errors end as one line: `python -m skinkit` exits 2; IPython shows title and message only."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import sys
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from skinkit import errors
 from skinkit.__main__ import main
 from skinkit.data.dataset import DatasetError
 from skinkit.errors import CheckpointError, KitError, one_line
@@ -152,10 +154,25 @@ def test_subprocess_has_no_traceback(tmp_path):
 # --- notebooks (IPython) -----------------------------------------------------------
 
 
+def plain(lines):
+    """Rendered traceback lines without their colour codes."""
+    return [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in lines]
+
+
 def test_ipython_shows_the_title_and_message_only():
     lines = DatasetError("x.png: cannot be read\nas an image")._render_traceback_()
-    assert len(lines) == 1
-    assert "Data problem:" in lines[0] and "x.png: cannot be read as an image" in lines[0]
+    assert plain(lines) == ["Data problem: x.png: cannot be read as an image"]
+
+
+def test_ipython_wraps_a_long_message_between_words_and_never_inside_a_path():
+    path = "/home/student/" + "very-long-folder-name/" * 6 + "large_finetune"
+    message = f"No finished 'large_finetune' run in {path}. Run notebooks/03_large_finetuning.ipynb first, " \
+              "with the same settings, then run this notebook again from the top."
+    lines = plain(MissingPrerequisite(message)._render_traceback_())
+    assert len(lines) > 1
+    assert " ".join(lines) == f"{MissingPrerequisite.title}: {message}"
+    assert f"{path}." in lines  # too long for a line, so it stands alone instead of being cut
+    assert all(len(line) <= errors.NOTEBOOK_LINE_WIDTH for line in lines if line != f"{path}.")
 
 
 @pytest.fixture
@@ -168,7 +185,8 @@ def test_a_cell_raising_a_kit_error_fails_with_one_line(shell, capsys, tmp_path)
     result = shell.run_cell(f"from skinkit.notebook import setup\nsetup(data_root={str(tmp_path)!r})")
     out = capsys.readouterr().out
     assert not result.success and isinstance(result.error_in_exec, DatasetError)
-    assert_one_line(out, "Data problem:", f"{tmp_path}: no train/ folder")
+    assert "Traceback" not in out and "Data problem:" in out.splitlines()[0]
+    assert f"{tmp_path}: no train/ folder" in " ".join(plain(out.split("\n")))
 
 
 def test_other_errors_keep_their_ipython_traceback(shell, capsys):
