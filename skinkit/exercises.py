@@ -26,6 +26,7 @@ from .reporting.gradcam import layer_gradcam, model_inputs, randomised_copy, ran
 from .reporting.stage_predictions import evaluate_test_split, stage_predictions
 from .reporting.intervals import difference_interval, score_interval
 from .reporting.metrics import summary_metrics
+from .reporting.narrative import paragraph
 from .training.loop import batch_to_device, kept_epoch, pick_device, predict_labels, seed_everything, to_device
 from .training.recipes import SELECTION_RULES, loss_and_optimizer
 from .files import read_json
@@ -239,14 +240,14 @@ def curve_reading(history):
     epochs = len(history)
     loss, balanced = history["train_loss"].tolist(), history["val_balanced_accuracy"].tolist()
     if epochs < 2:
-        return (f"This run has {epochs} epoch: there is no curve to read yet. Rerun the notebook with more "
-                "epochs (on the course data) and read this again.")
+        return paragraph(f"This run has {epochs} epoch: there is no curve to read yet.",
+                         "Rerun the notebook with more epochs (on the course data) and read this again.")
     best = kept_epoch(balanced, loss)
     text = (f"Over {epochs} epochs the training loss went from {loss[0]:.3f} to {loss[-1]:.3f}; validation "
             f"balanced accuracy peaked at epoch {best + 1} ({balanced[best]:.3f}) and ended at {balanced[-1]:.3f}.")
     if best == epochs - 1:
-        return text + " It was still rising at the last epoch: more epochs may help."
+        return paragraph(text, "It was still rising at the last epoch: more epochs may help.")
     fell = loss[-1] < loss[best]
-    return text + (f" After epoch {best + 1} the training loss kept falling while the validation score did not "
-                   "rise: the sign of overfitting (the kept best.pt is the peak)." if fell else
-                   f" After epoch {best + 1} neither improved: the run had stalled.")
+    return paragraph(text, f"After epoch {best + 1} the training loss kept falling while the validation score "
+                     "did not rise: the sign of overfitting (the kept best.pt is the peak)." if fell else
+                     f"After epoch {best + 1} neither improved: the run had stalled.")

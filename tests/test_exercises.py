@@ -10,6 +10,7 @@ import torch
 from skinkit import exercises
 from skinkit.classes import CLASS_CODES
 from skinkit.notebook import Settings
+from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.training.recipes import RECIPES
 from skinkit.files import write_json
 
@@ -65,6 +66,13 @@ def test_curve_reading_names_the_peak_and_what_the_loss_did_after():
     overfit = exercises.curve_reading(history([0.5] * 3, [0.2, 0.4, 0.3], [1.0, 0.8, 0.5]))
     assert "peaked at epoch 2 (0.400)" in overfit and "overfitting" in overfit
     assert "still rising" in exercises.curve_reading(history([0.5] * 2, [0.2, 0.3], [1.0, 0.9]))
+
+
+@pytest.mark.parametrize("balanced, loss", [([0.2], [1.0]), ([0.2, 0.4, 0.3], [1.0, 0.8, 0.5]),
+                                            ([0.2, 0.4, 0.3], [1.0, 0.8, 0.9]), ([0.2, 0.3], [1.0, 0.9])])
+def test_curve_reading_fits_a_notebook_line(balanced, loss):
+    text = exercises.curve_reading(history([0.5] * len(loss), balanced, loss))
+    assert max(len(line) for line in text.splitlines()) <= TEXT_WIDTH  # JupyterLab would break it mid-word
 
 
 def test_interval_table_separates_a_perfect_model_from_always_nv():
