@@ -309,8 +309,8 @@ def screening(sensitivity, low, high):
 @pytest.mark.parametrize("values, reading", [
     ((0.95, 0.91, 0.98), "its interval stays above the 90% target"),
     ((0.93, 0.85, 0.99), "it meets the 90% target, but its interval reaches down to 0.85"),
-    ((0.87, 0.79, 0.93), "it is below the 90% target on these images, but its interval reaches up to 0.93: "
-                         "whether new images would meet the target is not settled"),
+    ((0.87, 0.79, 0.93), "it is below the 90% target on these images, but its interval reaches up to 0.93, "
+                         "so whether new images would meet it is not settled"),
     ((0.70, 0.60, 0.80), "its whole interval lies below the 90% target")])
 def test_the_sensitivity_target_is_called_missed_only_when_the_whole_interval_lies_below_it(values, reading):
     text = words.sensitivity_reading(screening(*values), 0.9)

@@ -147,13 +147,13 @@ def sensitivity_reading(s, target):
     if s["sensitivity_low"] >= target:
         return f"its interval stays above the {target:.0%} target"
     if s["sensitivity_high"] < target:
-        return (f"its whole interval lies below the {target:.0%} target: on new images the threshold chosen "
-                f"on validation would most likely miss it")
+        return (f"its whole interval lies below the {target:.0%} target, so on new images the threshold "
+                f"chosen on validation would most likely miss it")
     if s["sensitivity"] >= target:
         return (f"it meets the {target:.0%} target, but its interval reaches down to "
-                f"{s['sensitivity_low']:.2f}: the target is not assured on new images")
+                f"{s['sensitivity_low']:.2f}, so the target is not assured on new images")
     return (f"it is below the {target:.0%} target on these images, but its interval reaches up to "
-            f"{s['sensitivity_high']:.2f}: whether new images would meet the target is not settled")
+            f"{s['sensitivity_high']:.2f}, so whether new images would meet it is not settled")
 
 
 def melanoma_sentence(name, each):
