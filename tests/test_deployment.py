@@ -316,10 +316,54 @@ def test_sentences_follow_the_numbers():
     overlapping = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
                                                      "MobileNetV3-Small": record(pretrained=True)}))
     assert "the intervals overlap" in overlapping and "WITHOUT" not in overlapping
-    assert "int8 vs fp32: It took 2.0 ms vs 3.0 ms" in overlapping and "says nothing" not in overlapping
+    assert "Large in onnxruntime: int8 and fp32 took 2.0 ms vs 3.0 ms" in overlapping
+    assert "says nothing" not in overlapping
     one_class = flat(report.deployment_conclusion({"MobileNetV3-Large": record(share=1.0, classes=1),
                                                    "MobileNetV3-Small": record()}))
     assert one_class.count("fp32 gives every image the same class, so this agreement says nothing") == 1
+
+
+def test_the_speed_reading_says_which_format_is_faster_only_when_the_timings_separate():
+    slower_int8 = record(latency=((3.0, 2.9, 3.2), (7.0, 6.8, 7.2), (9.0, 8.0, 10.0)))
+    assert report.speed_sentence("MobileNetV3-Small", slower_int8).endswith(
+        "int8 is slower here: on this CPU it saves space, not time.")
+    assert report.speed_sentence("MobileNetV3-Small", record()).endswith("int8 is faster here.")
+    overlapping = record(latency=((3.0, 2.9, 3.2), (3.1, 3.0, 3.3), (9.0, 8.0, 10.0)))
+    for timings in (overlapping, record(latency=((3.0, 1.0, 9.0),) * 3)):
+        sentence = report.speed_sentence("MobileNetV3-Small", timings)
+        assert "is slower here" not in sentence and "is faster here" not in sentence
+
+
+def test_the_goal_is_read_on_validation_and_a_different_verdict_on_the_recipes_images_is_named():
+    chosen = {"kept": "recipe X", "selection_images": 200, "target_agreement": 0.97}
+    missed_there = record(share=0.979)
+    missed_there["quantization"] |= {**chosen, "candidates": [{"name": "recipe X", "agreement": 0.96}]}
+    assert report.goal_clause(missed_there) == ("meeting the 97% goal here, though on the 200 training images "
+                                                "the recipe was chosen on it kept 96.0%")
+    met_there = record(share=0.95)
+    met_there["quantization"] |= {**chosen, "candidates": [{"name": "recipe X", "agreement": 0.98}]}
+    assert report.goal_clause(met_there).startswith("MISSING the 97% goal here, though")
+    same_verdict = record(share=0.99)
+    same_verdict["quantization"] |= {**chosen, "candidates": [{"name": "recipe X", "agreement": 0.98}]}
+    assert report.goal_clause(same_verdict) == "meeting the 97% goal"
+
+
+def test_a_file_scoring_differently_from_its_run_says_why():
+    exported = record(change=(0.0, 0.0, 0.0), int8_score=(0.331, 0.29, 0.38))
+    assert report.fidelity_sentence(exported) == ""  # an older export.json without the run's score
+    exported["run_balanced_accuracy"] = 0.3382
+    sentence = flat(report.agreement_sentence("MobileNetV3-Small", exported))
+    assert "The fp32 file scores 0.331 on validation, where notebook 06 read 0.338" in sentence
+    exported["run_balanced_accuracy"] = 0.3312
+    assert "notebook 06" not in report.agreement_sentence("MobileNetV3-Small", exported)
+
+
+def test_a_model_at_chance_is_named_in_the_large_vs_small_sentence():
+    at_chance = report.choice_sentence({"MobileNetV3-Large": record(int8_score=(1 / 7, 1 / 7, 1 / 7)),
+                                        "MobileNetV3-Small": record(int8_score=(0.335, 0.29, 0.38))})
+    assert flat(at_chance).endswith("so Small is the more accurate here. Large is at chance (1/7 = 0.143).")
+    assert "at chance" not in report.choice_sentence({"MobileNetV3-Large": record(),
+                                                      "MobileNetV3-Small": record()})
 
 
 def test_conclusion_lines_fit_the_notebook_width():

@@ -291,11 +291,44 @@ def test_groups_of_a_model_at_chance_are_not_compared(analysed):
     try:
         compared = " ".join(words.subgroup_sentences(rows, results, 15).split())
         assert "for Small," in compared and "not compared" not in compared
+        assert "Large's and Small's balanced-accuracy intervals" in compared
         small.referral["balanced_accuracy_all"] = 1 / 7
         at_chance = " ".join(words.subgroup_sentences(rows, results, 15).split())
         assert "Small is at chance overall" in at_chance and "for Small," not in at_chance
+        # the widths that follow are those of the model still compared, and say so
+        assert "Large's balanced-accuracy intervals" in at_chance and "Small's" not in at_chance
     finally:
         small.referral["balanced_accuracy_all"] = saved_score
+
+
+def screening(sensitivity, low, high):
+    """A screening result with the numbers melanoma_sentence reads."""
+    return {"sensitivity": sensitivity, "sensitivity_low": low, "sensitivity_high": high}
+
+
+@pytest.mark.parametrize("values, reading", [
+    ((0.95, 0.91, 0.98), "its interval stays above the 90% target"),
+    ((0.93, 0.85, 0.99), "it meets the 90% target, but its interval reaches down to 0.85"),
+    ((0.87, 0.79, 0.93), "it is below the 90% target on these images, but its interval reaches up to 0.93, "
+                         "so whether new images would meet it is not settled"),
+    ((0.70, 0.60, 0.80), "its whole interval lies below the 90% target")])
+def test_the_sensitivity_target_is_called_missed_only_when_the_whole_interval_lies_below_it(values, reading):
+    text = words.sensitivity_reading(screening(*values), 0.9)
+    assert text.startswith(reading)
+    # one reading per case: a point estimate below the target is not called a miss while its interval reaches it
+    assert ("whole interval lies below" in text) == (values[2] < 0.9)
+
+
+def test_flagged_images_count_the_melanomas_among_them(analysed):
+    _, results, _, _ = analysed
+    table = words.melanoma_table(results)
+    for name, each in results.items():
+        s, test = each.screening, each.test
+        is_mel = (test["true"] == "mel").to_numpy()
+        flagged = (test["p_mel"] >= s["threshold"]).to_numpy()
+        expected = f"{flagged.sum()} of {len(test)} ({(flagged & is_mel).sum()} of the {is_mel.sum()} melanomas)"
+        assert table.loc["test images flagged", name.rsplit("-", 1)[-1]] == expected
+    assert words.melanomas_flagged({"melanomas": 0, "sensitivity": float("nan")}) == "no melanomas"
 
 
 # --- notebook 08's worked solutions ------------------------------------------------------------------------

@@ -115,20 +115,28 @@ def causes_sentence(table, test):
                                 for name, found in causes.items())
 
 
-def latency_sentence(fast, slow, rerun="the cost cell"):
+def latency_reading(fast, slow):
+    """'rough' (the timings spread widely), 'overlap' (their middle halves overlap) or 'clear'."""
+    spread = max((row["cpu_latency_q3_ms"] - row["cpu_latency_q1_ms"]) / row["cpu_latency_ms"]
+                 for row in (fast, slow))
+    if spread > NOISY_LATENCY_SPREAD:
+        return "rough"
+    return "overlap" if fast["cpu_latency_q3_ms"] >= slow["cpu_latency_q1_ms"] else "clear"
+
+
+def latency_sentence(fast, slow, rerun="the cost cell", subject="It"):
     """Median latencies with the middle half of the timings; hedged when they are noisy or overlap."""
     timing = (f"{fast['cpu_latency_ms']:.1f} ms vs {slow['cpu_latency_ms']:.1f} ms per image on this CPU "
               f"(median of {int(fast['timed_runs'])} timed runs each; middle half of the runs "
               f"{fast['cpu_latency_q1_ms']:.1f}-{fast['cpu_latency_q3_ms']:.1f} ms vs "
               f"{slow['cpu_latency_q1_ms']:.1f}-{slow['cpu_latency_q3_ms']:.1f} ms)")
-    spread = max((row["cpu_latency_q3_ms"] - row["cpu_latency_q1_ms"]) / row["cpu_latency_ms"]
-                 for row in (fast, slow))
-    if spread > NOISY_LATENCY_SPREAD:
-        return (f"It took about {timing}, but the timings spread widely (the machine was probably "
+    reading = latency_reading(fast, slow)
+    if reading == "rough":
+        return (f"{subject} took about {timing}, but the timings spread widely (the machine was probably "
                 f"busy): treat these latencies as rough and rerun {rerun} for firmer figures.")
-    if fast["cpu_latency_q3_ms"] >= slow["cpu_latency_q1_ms"]:
-        return f"It took {timing}; the ranges overlap, so on this CPU neither is clearly faster."
-    return f"It took {timing}."
+    if reading == "overlap":
+        return f"{subject} took {timing}; the ranges overlap, so on this CPU neither is clearly faster."
+    return f"{subject} took {timing}."
 
 
 def cost_sentence(table):

@@ -2,8 +2,8 @@
 
 Every sentence is computed from the numbers: a temperature above 1 is called over-confidence, a
 gain from referral is called one only when its paired interval excludes zero, a sensitivity
-target is called kept only when the test interval stays above it, and a group too small to
-score is named as such.
+target is called kept (or missed) only when the whole test interval lies above (or below) it, and
+a group too small to score is named as such.
 """
 
 import math
@@ -65,8 +65,15 @@ def melanoma_table(results, confidence=CONFIDENCE):
         f"threshold for >= {s['sensitivity_target']:.0%} sensitivity (val)": f"{s['threshold']:.3f}",
         f"sensitivity on test {level}": scored(s, "sensitivity"),
         f"specificity on test {level}": scored(s, "specificity"),
-        "test images flagged": f"{s['flagged']} of {len(each.test)} ({s['melanomas']} melanomas)"}
+        "test images flagged": f"{s['flagged']} of {len(each.test)} ({melanomas_flagged(s)})"}
         for name, each in results.items() for s in [each.screening]})
+
+
+def melanomas_flagged(screening):
+    """'84 of the 97 melanomas': how many of the test melanomas the threshold flags."""
+    if not screening["melanomas"]:
+        return "no melanomas"
+    return f"{round(screening['sensitivity'] * screening['melanomas'])} of the {screening['melanomas']} melanomas"
 
 
 def subgroup_cells(row):
@@ -133,16 +140,26 @@ def referral_sentence(name, each, confidence):
     return sentence
 
 
-def melanoma_sentence(name, each):
-    """The AUC, and whether the sensitivity target chosen on validation holds on test."""
-    s, target = each.screening, each.screening["sensitivity_target"]
+def sensitivity_reading(s, target):
+    """Whether the test sensitivity (and its interval) meets the target the threshold was chosen for."""
+    if math.isnan(s["sensitivity"]):
+        return "the test split has no melanoma to catch"
     if s["sensitivity_low"] >= target:
-        reading = f"its interval stays above the {target:.0%} target"
-    elif s["sensitivity"] >= target:
-        reading = (f"it meets the {target:.0%} target, but its interval reaches down to "
-                   f"{s['sensitivity_low']:.2f}: the target is not assured on new images")
-    else:
-        reading = f"it falls short of the {target:.0%} target chosen on validation"
+        return f"its interval stays above the {target:.0%} target"
+    if s["sensitivity_high"] < target:
+        return (f"its whole interval lies below the {target:.0%} target, so on new images the threshold "
+                f"chosen on validation would most likely miss it")
+    if s["sensitivity"] >= target:
+        return (f"it meets the {target:.0%} target, but its interval reaches down to "
+                f"{s['sensitivity_low']:.2f}, so the target is not assured on new images")
+    return (f"it is below the {target:.0%} target on these images, but its interval reaches up to "
+            f"{s['sensitivity_high']:.2f}, so whether new images would meet it is not settled")
+
+
+def melanoma_sentence(name, each):
+    """The AUC, and whether the sensitivity target the validation threshold was chosen for holds on test."""
+    s = each.screening
+    reading = sensitivity_reading(s, s["sensitivity_target"])
     return (f"{short_name(name)}: melanoma-vs-rest AUC {s['mel_auc']:.3f} (0.5 is chance). At the threshold "
             f"chosen on validation, test sensitivity is {scored(s, 'sensitivity', 2)}: {reading}; "
             f"specificity {s['specificity']:.2f}, so {1 - s['specificity']:.0%} of the other lesions would be "
@@ -172,7 +189,8 @@ def comparison_sentences(rated, results):
     if rated.empty:
         return words
     widths = rated["high"] - rated["low"]
-    words.append(f"The balanced-accuracy intervals of the scored groups are {widths.min():.2f} to "
+    whose = " and ".join(f"{names[stage]}'s" for stage in rated["stage"].unique())
+    words.append(f"{whose} balanced-accuracy intervals over the scored groups are {widths.min():.2f} to "
                  f"{widths.max():.2f} wide.")
     separated = separated_groups(rated, names)
     if separated:
@@ -180,7 +198,7 @@ def comparison_sentences(rated, results):
                      f"more data, but groups also differ in their mix of lesions, so this alone does not show "
                      f"that the model treats a group unfairly.")
     else:
-        words.append("Within each attribute the intervals overlap: no group is shown to fare worse, which "
+        words.append(f"Within each attribute {whose} intervals overlap: no group is shown to fare worse, which "
                      "is not the same as showing that every group fares equally well.")
     return words
 
