@@ -359,13 +359,13 @@ def kernel_busy(page):
 
 
 def wait_until_idle(page, timeout, notebook):
-    """Wait until the kernel has been idle with no cell queued for 3 checks in a row."""
+    """Wait until the kernel has been idle with no cell queued for a second (4 checks in a row)."""
     deadline, quiet = time.monotonic() + timeout, 0
-    while quiet < 3:
+    while quiet < 4:
         if time.monotonic() > deadline:
             raise BrowserCheckError(f"{notebook}: the kernel was still busy after {timeout} s (see --timeout)")
         quiet = 0 if kernel_busy(page) else quiet + 1
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(250)
 
 
 def menu(page, top, item):
@@ -375,10 +375,11 @@ def menu(page, top, item):
 
 
 def run_all(page, timeout, notebook):
-    """Run All Cells and wait until the kernel is done."""
+    """Run All Cells, wait for the first cell to be queued, then until the kernel is done."""
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
     menu(page, "Run", "Run All Cells")
-    page.wait_for_timeout(2000)
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+                           ".some(p => p.innerText.includes('[*]'))", timeout=30_000)
     wait_until_idle(page, timeout, notebook)
 
 
@@ -395,7 +396,7 @@ def screenshot(page, path):
                            "return s ? s.scrollHeight - s.clientHeight : 0; }")
     page.set_viewport_size({"width": WIDTH, "height": min(HEIGHT + height, MAX_SCREENSHOT_HEIGHT)})
     page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); if (s) s.scrollTop = 0; }}")
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(750)
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 
