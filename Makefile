@@ -52,7 +52,8 @@ smoke: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m skinkit bench
 
-## make browser-check: every notebook in smoke mode in JupyterLab in a real Chromium (screenshots in runs/browser/)
+## make browser-check: every notebook, then every worked solution, in smoke mode in JupyterLab in a real Chromium
+## (screenshots in runs/browser/)
 browser-check: $(BROWSER_INSTALLED)
 	$(BIN)/python scripts/browser_check.py
 
