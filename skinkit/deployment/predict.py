@@ -30,7 +30,7 @@ class PhotoError(KitError, ValueError):
 
 
 def prepared_photo(path):
-    """A photo as the course prepares its images: gray, centre square, SQUARE_SIZE px; uint8 (1, 1, H, W)."""
+    """A photo as the course prepares its images: gray, centre square, SQUARE_SIZE px; uint8 array (1, 1, H, W)."""
     path = Path(path)
     if not path.is_file():
         raise PhotoError(f"{path}: no such file; check the path.")
