@@ -2,31 +2,44 @@
 
 What the notebooks and outside scripts call, importable from `skinkit` itself (listed in
 docs/development.md); everything else lives in skinkit.data, skinkit.training and skinkit.reporting.
+
+The names are imported on first use (PEP 562), so `import skinkit` and commands that do not
+train, like `python -m skinkit grade`, start without loading PyTorch.
 """
 
-from .classes import CLASS_CODES, LESION_CLASSES, NUM_CLASSES
-from .data.augment import BatchAugment
-from .data.dataset import AugmentedDataset, DatasetError, SkinLesionDataset
-from .data.loaders import make_loader, stage_loaders
-from .errors import KitError
-from .reporting.comparison import test_results
-from .reporting.metrics import classification_table, confusion_matrix, metrics_report, summary_metrics
-from .reporting.stage_predictions import evaluate_test_split
-from .training.loop import pick_device, predict_labels, seed_everything, train_model
-from .training.models import build_model, count_parameters, set_base_trainable, unfreeze
-from .training.recipes import (CLASS_WEIGHTS_LARGE_FINETUNE, CLASS_WEIGHTS_LARGE_TRAIN, CLASS_WEIGHTS_SMALL_FINETUNE,
-                               CLASS_WEIGHTS_SMALL_TRAIN, OVERSAMPLING_WEIGHTS, RECIPES, Recipe)
-from .training.stage import MissingPrerequisite, load_stage_model, run_stage
+import importlib
 
-__all__ = [
-    "CLASS_CODES", "LESION_CLASSES", "NUM_CLASSES",
-    "BatchAugment", "AugmentedDataset", "DatasetError", "SkinLesionDataset", "make_loader", "stage_loaders",
-    "KitError",
-    "evaluate_test_split", "test_results",
-    "classification_table", "confusion_matrix", "metrics_report", "summary_metrics",
-    "pick_device", "predict_labels", "seed_everything", "train_model",
-    "build_model", "count_parameters", "set_base_trainable", "unfreeze",
-    "CLASS_WEIGHTS_LARGE_FINETUNE", "CLASS_WEIGHTS_LARGE_TRAIN", "CLASS_WEIGHTS_SMALL_FINETUNE",
-    "CLASS_WEIGHTS_SMALL_TRAIN", "OVERSAMPLING_WEIGHTS", "RECIPES", "Recipe",
-    "MissingPrerequisite", "load_stage_model", "run_stage",
-]
+# Public name -> the module (relative to this package) that defines it.
+_SOURCES = {
+    ".classes": ["CLASS_CODES", "LESION_CLASSES", "NUM_CLASSES"],
+    ".data.augment": ["BatchAugment"],
+    ".data.dataset": ["AugmentedDataset", "DatasetError", "SkinLesionDataset"],
+    ".data.loaders": ["make_loader", "stage_loaders"],
+    ".errors": ["KitError"],
+    ".reporting.comparison": ["test_results"],
+    ".reporting.metrics": ["classification_table", "confusion_matrix", "metrics_report", "summary_metrics"],
+    ".reporting.stage_predictions": ["evaluate_test_split"],
+    ".training.loop": ["pick_device", "predict_labels", "seed_everything", "train_model"],
+    ".training.models": ["build_model", "count_parameters", "set_base_trainable", "unfreeze"],
+    ".training.recipes": ["CLASS_WEIGHTS_LARGE_FINETUNE", "CLASS_WEIGHTS_LARGE_TRAIN",
+                          "CLASS_WEIGHTS_SMALL_FINETUNE", "CLASS_WEIGHTS_SMALL_TRAIN", "OVERSAMPLING_WEIGHTS",
+                          "RECIPES", "Recipe"],
+    ".training.stage": ["MissingPrerequisite", "load_stage_model", "run_stage"],
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+
+__all__ = list(_MODULE_OF)
+
+
+def __getattr__(name):
+    """Import a public name from its module the first time it is asked for."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULE_OF[name], __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__():
+    """The public names with the module's own, as an eager import would list them."""
+    return sorted({*globals(), *__all__})

@@ -1,19 +1,19 @@
 """Command line: `python -m skinkit download | prepare | train | grade | bench | export | predict`."""
 
+# The parser is built without PyTorch: `grade`, `predict --onnx` and every --help start in a
+# moment. Commands that train or export import it in their handlers (tests/test_startup.py).
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
-from . import bench
 from .deployment import cli as deployment
 from .data.download import BASE_URL, DEFAULT_OUT, download
-from .training.precision import PRECISIONS
 from .errors import KitError, one_line
 from .grading import cli as grading
 from .data.ham10000 import HAM10000_IMAGES
 from .data.prepare import PRESETS, prepare
-from .training.recipes import IMAGE_SIZE, RECIPES, SELECTION_RULES
-from .training.stage import run_stage
+from .training.recipes import IMAGE_SIZE, PRECISIONS, RECIPES, SELECTION_RULES
 
 
 def download_command(args):
@@ -48,6 +48,7 @@ def prepare_command(args):
 
 def train_command(args):
     """Run one training stage into its run folder (resumes an interrupted run)."""
+    from .training.stage import run_stage
     recipe = RECIPES[args.stage]
     if args.epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=args.epochs)
@@ -86,6 +87,21 @@ def add_train_arguments(parser):
     parser.add_argument("--no-resume", action="store_true", help="start over (the old run is kept aside)")
 
 
+def add_bench_arguments(parser):
+    """Arguments of `skinkit bench`."""
+    parser.add_argument("--json", action="store_true", help="end with the results as one JSON line")
+    parser.add_argument("--data", type=Path, help="course-format dataset with train/ "
+                                                  "(default: the bundled data/sample)")
+    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
+
+
+def bench_command(args):
+    """Measure the kit's speed-ups and print the report (skinkit.bench)."""
+    from .bench.cli import run
+    return run(args)
+
+
 def build_parser():
     """The `skinkit` argument parser with all sub-commands."""
     parser = argparse.ArgumentParser(prog="python -m skinkit", description=__doc__)
@@ -110,8 +126,8 @@ def build_parser():
     grading.add_arguments(grade)
     grade.set_defaults(handler=grading.run)
     speed = commands.add_parser("bench", help="measure pipeline and training-step speed-ups")
-    bench.add_arguments(speed)
-    speed.set_defaults(handler=bench.run)
+    add_bench_arguments(speed)
+    speed.set_defaults(handler=bench_command)
     deployment.add_commands(commands)
     return parser
 

@@ -27,8 +27,9 @@ from .reporting.stage_predictions import evaluate_test_split, stage_predictions
 from .reporting.intervals import difference_interval, score_interval
 from .reporting.metrics import summary_metrics
 from .reporting.narrative import paragraph
-from .training.loop import batch_to_device, kept_epoch, pick_device, predict_labels, seed_everything, to_device
-from .training.recipes import SELECTION_RULES, loss_and_optimizer
+from .training.loop import (batch_to_device, kept_epoch, loss_and_optimizer, pick_device, predict_labels,
+                            seed_everything, to_device)
+from .training.recipes import SELECTION_RULES
 from .files import read_json
 from .training.stage import load_finished, load_stage_model, require_stage, run_stage, stage_model
 

@@ -1,4 +1,7 @@
-"""Atomic file writes (JSON, CSV, figures) shared by data, training and reporting: a kill mid-write never leaves half a file."""
+"""Atomic file writes (JSON, CSV, figures) shared by data, training and reporting: a kill mid-write never leaves half a file.
+
+Also `project_root`, the kit's own folder (here rather than in notebook.py, which loads PyTorch).
+"""
 
 import json
 import os
@@ -44,3 +47,11 @@ def save_figure(path, figure):
     """Save a matplotlib figure as PNG, atomically."""
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+
+
+def project_root():
+    """The kit's folder: the nearest parent of the working directory holding data/sample."""
+    for folder in (Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]):
+        if (folder / "data" / "sample").is_dir():
+            return folder
+    return Path.cwd()

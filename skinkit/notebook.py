@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .classes import CLASS_CODES
 from .data.dataset import check_data_root
+from .files import project_root
 from .training.recipes import IMAGE_SIZE, RECIPES
 from .training.stage import require_stage, run_stage
 from .training.loop import pick_device
@@ -22,14 +23,6 @@ DATA_ADVICE = {
     "the parameters cell": "set DATA_ROOT in the parameters cell to one, or to None for the default",
     None: "rebuild it with `python -m skinkit prepare` (see data/README.md)",
 }
-
-
-def project_root():
-    """The kit's folder: the nearest parent of the working directory holding data/sample."""
-    for folder in (Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]):
-        if (folder / "data" / "sample").is_dir():
-            return folder
-    return Path.cwd()
 
 
 def smoke_from_env():

@@ -16,6 +16,8 @@ import sys
 from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm as auto_tqdm
 
+from .errors import KitError
+
 try:
     from IPython.display import display
     from tqdm.notebook import tqdm as notebook_tqdm
@@ -56,6 +58,12 @@ if IN_NOTEBOOK:
                 self.handle = None
 
 
+class ProgressSettingError(KitError, ValueError):
+    """SKINKIT_PROGRESS_LINES holds something that is not a number of seconds."""
+
+    title = "Unusable setting"
+
+
 class LineWriter:
     """A file for tqdm that turns each redraw of a bar into one printed line."""
 
@@ -73,8 +81,20 @@ def line_interval():
     """Seconds between plain progress lines, or None for live bars (a notebook, a terminal)."""
     value = os.environ.get("SKINKIT_PROGRESS_LINES", "").strip()
     if value:
-        return float(value)
+        return seconds_setting("SKINKIT_PROGRESS_LINES", value)
     return None if IN_NOTEBOOK or sys.stderr.isatty() else 60.0
+
+
+def seconds_setting(name, value):
+    """The environment variable `name`'s `value` as seconds (a number, 0 or more); one-line error otherwise."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = None
+    if seconds is None or not seconds >= 0:  # also refuses nan
+        raise ProgressSettingError(f"{name} is {value!r}, not a number of seconds; set it to one "
+                                   f"(for example {name}=60 for a line a minute) or unset it.")
+    return seconds
 
 
 def progress_bar(iterable=None, **kwargs):

@@ -1,6 +1,8 @@
-"""Paths shared by the tests."""
+"""Paths and probes shared by the tests."""
 
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,3 +17,33 @@ def load_script(name):
     sys.modules.setdefault(name, module)  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
+
+
+# Runs `main` once per argv given as JSON, then says whether PyTorch was imported on the way.
+MAIN_PROBE = """
+import json, sys
+from skinkit.__main__ import main
+statuses = []
+for argv in json.loads(sys.argv[1]):
+    try:
+        statuses.append(main(argv))
+    except SystemExit as stop:  # --help and argparse errors exit
+        statuses.append(stop.code)
+print(json.dumps({"statuses": statuses, "torch": "torch" in sys.modules}))
+"""
+
+
+def main_in_fresh_python(*argvs):
+    """`python -m skinkit` with each argv in turn, in one new interpreter: exit statuses, stdout,
+    stderr, and whether `torch` was imported."""
+    result = fresh_python(MAIN_PROBE, json.dumps([[str(arg) for arg in argv] for argv in argvs]))
+    *printed, probe = result.stdout.splitlines()
+    return {**json.loads(probe), "stdout": "\n".join(printed), "stderr": result.stderr}
+
+
+def fresh_python(code, *args):
+    """Run `code` in a new interpreter from the kit's folder; the finished process (it must exit 0)."""
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result

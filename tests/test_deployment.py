@@ -24,6 +24,8 @@ from skinkit.data.dataset import SkinLesionDataset
 from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.deployment import exercises as deployment_exercises
 from skinkit.deployment import export, quantize, report
+from skinkit.deployment.contract import input_size
+from skinkit.deployment.inputs import crop_to_input
 from skinkit.deployment.predict import PhotoError, classify_photo, load_classifier
 from skinkit.deployment.runtime import ModelFileError, OnnxClassifier
 from skinkit.errors import KitError
@@ -32,7 +34,7 @@ from skinkit.files import write_json
 from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
 
-from .helpers import SAMPLE
+from .helpers import SAMPLE, main_in_fresh_python
 
 STAGE, SIZE = "small_finetune", 64
 
@@ -201,6 +203,38 @@ def test_a_file_that_is_no_model_is_one_line(tmp_path, photos):
     assert status == 2 and out == "" and len(err.splitlines()) == 1 and "model.onnx" in err
     status, _, err, _ = run_cli("predict", photos[0], "--runs", tmp_path)
     assert status == 2 and "05_small_finetuning" in err
+
+
+def test_a_model_without_the_resize_in_its_metadata_is_one_line(exported, tmp_path, photos):
+    model = onnx.load(str(exported[1] / "model.onnx"))
+    kept = [prop for prop in model.metadata_props if prop.key != "resize"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    status, out, err, _ = run_cli("predict", photos[0], "--onnx", tmp_path / "model.onnx")
+    assert status == 2 and out == ""
+    assert len(err.splitlines()) == 1 and "lacks resize" in err and "export the stage again" in err
+
+
+def test_predict_with_an_exported_model_never_imports_torch(exported, photos):
+    run = main_in_fresh_python(["predict", "--onnx", exported[1] / "model.onnx", *photos])
+    assert run["statuses"] == [0], run["stderr"]
+    assert list(top_lines(run["stdout"])) == [str(p) for p in photos]
+    assert not run["torch"]
+
+
+@pytest.mark.parametrize("model_name, image_size", [("small", SIZE), ("small", 224), ("large", 128)])
+def test_the_numpy_crop_is_validations_resize_and_crop(model_name, image_size):
+    dataset = SkinLesionDataset(SAMPLE / "val")
+    images = torch.stack([dataset.image(i) for i in range(len(dataset))])
+    odd = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (2, 1, 37, 91), dtype=np.uint8))
+    for batch in (images, odd):
+        augment = BatchAugment(model_name, image_size, train=False)
+        expected = augment.warp(batch, *augment.sample_params(len(batch))[:3]).round()  # PyTorch's grid_sample
+        got = crop_to_input(batch.numpy(), *input_size(model_name, image_size))
+        difference = np.abs(got - expected.numpy())
+        # Equal but for float rounding at exact halves: one gray level, on a few pixels in ten thousand.
+        assert got.dtype == np.uint8 and difference.max() <= 1 and (difference > 0).mean() < 0.005
 
 
 @pytest.mark.parametrize("prepared", [False, True], ids=["exported", "pre-processed"])

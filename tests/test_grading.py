@@ -303,7 +303,7 @@ def test_malformed_reference_exits_2(capsys, tmp_path):
     assert out == ""
 
 
-# Each subprocess imports the whole skinkit package (torch included), so keep these few.
+# Each subprocess starts Python and imports pandas and scikit-learn (not PyTorch), so keep these few.
 @pytest.mark.parametrize("case", ["6x7", "garbage binary"])
 def test_subprocess_unusable_input_has_no_traceback(reference, tmp_path, case):
     make, fragment = UNUSABLE[case]

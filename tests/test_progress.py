@@ -2,12 +2,15 @@
 
 import time
 
+import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from skinkit.progress import IN_NOTEBOOK, progress_bar
+from skinkit.__main__ import main
+from skinkit.progress import IN_NOTEBOOK, ProgressSettingError, progress_bar
 
 from .helpers import ROOT
+from .test_grading import REFERENCE, write_cm
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 BARS = """import time
@@ -51,3 +54,24 @@ def test_progress_lines_say_batches_done_and_time_left(monkeypatch, capsys):
     assert lines and all(line.startswith("epoch 1:") for line in lines)
     assert any("/4 [" in line and "<" in line for line in lines)  # done/total [elapsed<left]
     assert not any("\r" in line for line in lines)
+
+
+@pytest.mark.parametrize("value", ["1min", "-5", "nan"])
+def test_progress_lines_that_are_not_seconds_are_one_line_saying_what_to_set(monkeypatch, value):
+    monkeypatch.setenv("SKINKIT_PROGRESS_LINES", value)
+    with pytest.raises(ProgressSettingError) as raised:
+        progress_bar(range(3))
+    message = str(raised.value)
+    assert len(message.splitlines()) == 1
+    assert f"SKINKIT_PROGRESS_LINES is {value!r}" in message and "SKINKIT_PROGRESS_LINES=60" in message
+
+
+def test_grading_a_class_with_a_bad_progress_setting_stops_before_writing_anything(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("SKINKIT_PROGRESS_LINES", "often")
+    reference = write_cm(tmp_path / "reference", REFERENCE).parent
+    for student in ("alice", "bob"):
+        write_cm(tmp_path / "class" / student, REFERENCE)
+    assert main(["grade", "--reference", str(reference), "--submission", str(tmp_path / "class")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("grade: SKINKIT_PROGRESS_LINES is 'often'") and len(err.splitlines()) == 1
+    assert not (tmp_path / "class" / "verdicts.csv").exists()

@@ -1,10 +1,15 @@
-"""`from skinkit import ...` gives what notebooks and scripts call, and docs/development.md lists exactly that."""
+"""`from skinkit import ...` gives what notebooks and scripts call, and docs/development.md lists exactly that.
+
+The names are imported on first use, so `import skinkit` alone does not load PyTorch.
+"""
 
 import re
 
+import pytest
+
 import skinkit
 
-from .helpers import ROOT
+from .helpers import ROOT, fresh_python
 
 # What notebooks and outside scripts call (issue 20): importable from skinkit itself, whatever the layout.
 CALLED_FROM_OUTSIDE = {"run_stage", "load_stage_model", "RECIPES", "summary_metrics", "test_results",
@@ -32,3 +37,26 @@ def test_the_per_image_transforms_are_not_public():
 
 def test_docs_list_the_public_surface():
     assert documented_surface() == set(skinkit.__all__)
+
+
+def test_star_import_gives_every_public_name():
+    namespace = {}
+    exec("from skinkit import *", namespace)
+    assert set(skinkit.__all__) <= set(namespace)
+    assert namespace["RECIPES"] is skinkit.training.recipes.RECIPES
+
+
+def test_dir_lists_every_public_name_before_any_is_used():
+    probe = "import skinkit; print(sorted(set(skinkit.__all__) - set(dir(skinkit))))"
+    assert fresh_python(probe).stdout.split() == ["[]"]
+
+
+def test_a_name_that_is_not_public_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="'skinkit' has no attribute 'train_transform'"):
+        skinkit.train_transform
+
+
+def test_torch_is_imported_only_when_a_name_needs_it():
+    probe = "import sys, skinkit; skinkit.{}; print('torch' in sys.modules)"
+    assert fresh_python(probe.format("RECIPES, skinkit.KitError, skinkit.CLASS_CODES")).stdout.split() == ["False"]
+    assert fresh_python(probe.format("build_model")).stdout.split() == ["True"]

@@ -14,7 +14,3 @@ machine hits both sides alike; the best run of each side is kept:
 
 This is a benchmark, not a test: the goals are printed next to the measurements, never enforced.
 """
-
-from .cli import add_arguments, run
-
-__all__ = ["add_arguments", "run"]

@@ -1,6 +1,5 @@
-"""The `skinkit bench` command: runs the three measurements and prints the report."""
+"""The `skinkit bench` command: runs the three measurements and prints the report (arguments: skinkit/__main__.py)."""
 
-import argparse
 import json
 import os
 from dataclasses import replace
@@ -10,7 +9,7 @@ import torch
 
 from ..data.dataset import SkinLesionDataset, check_data_root
 from ..data.loaders import default_num_workers
-from ..notebook import project_root
+from ..files import project_root
 from ..training.precision import precision_for
 from ..training.loop import pick_device, prepare_device
 from .epochs import WORKER_COUNTS, measure_epochs
@@ -32,17 +31,8 @@ def load_average():
 
 
 def default_data_root():
-    """The bundled sample of the kit's folder (see `notebook.project_root`)."""
+    """The bundled sample of the kit's folder (see `files.project_root`)."""
     return project_root() / "data" / "sample"
-
-
-def add_arguments(parser):
-    """Arguments of `skinkit bench`."""
-    parser.add_argument("--json", action="store_true", help="end with the results as one JSON line")
-    parser.add_argument("--data", type=Path, help="course-format dataset with train/ "
-                                                  "(default: the bundled data/sample)")
-    parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
-    parser.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
 
 
 def device_name(device):

@@ -1,12 +1,14 @@
-"""The `export` and `predict` commands of `python -m skinkit`."""
+"""The `export` and `predict` commands of `python -m skinkit`.
+
+Only `export` (and `predict` with a stage model) needs PyTorch; it is imported there, so that
+`predict --onnx` and the other commands start without it.
+"""
 
 import sys
 
 from ..errors import one_line
 from ..training.recipes import RECIPES
-from .export import export_stage
 from .predict import PhotoError, classify_photo, disclaimer, load_classifier, prediction_line
-from .report import export_summary
 
 
 def add_export_arguments(parser):
@@ -21,6 +23,8 @@ def add_export_arguments(parser):
 
 def run_export(args):
     """Export a finished stage to ONNX fp32 and int8, check both, and summarise export.json."""
+    from .export import export_stage
+    from .report import export_summary
     record = export_stage(args.runs, args.stage, args.out, args.data, try_all=args.try_all)
     print("\n".join(export_summary(record)))
     return 0

@@ -3,8 +3,8 @@
 A camera app has 8-bit pixels, so the graph starts from them: it converts to float, spreads the
 gray channel over the three the weights expect and normalises as the ImageNet weights do (the
 kit's own constants, `data.transforms.weights_preprocessing`). Softmax is inside too. What stays
-outside is the geometry: the course's square gray image, resized and centre-cropped to S exactly
-as validation does it (`BatchAugment(train=False)`), then rounded to 8 bits.
+outside is the geometry: the course's square gray image, resized and centre-cropped to S as
+validation does it (`BatchAugment(train=False)`), then rounded to 8 bits (`inputs.crop_to_input`).
 """
 
 from importlib.metadata import version
@@ -13,10 +13,9 @@ import torch
 from torch import nn
 
 from ..classes import CLASS_CODES
-from ..data.augment import BatchAugment
 from ..data.transforms import weights_preprocessing
+from ..training.stage import load_stage_model
 
-INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
 PREPROCESSING = ("input uint8 [N,1,S,S] gray, already resized and centre-cropped to S; inside: "
                  "/255, gray -> 3 channels, ImageNet mean/std; output softmax [N,7]")
 
@@ -44,12 +43,24 @@ def input_size(model_name, image_size):
     return resize, crop
 
 
-def crop_to_input(images, model_name, image_size):
-    """uint8 gray (N, 1, H, W) images -> uint8 (N, 1, S, S): validation's resize and centre crop, rounded."""
-    augment = BatchAugment(model_name, image_size, train=False)
-    angle, flip_x, flip_y, _, _ = augment.sample_params(len(images))  # the identity: no augmentation
-    gray = augment.warp(images, angle, flip_x, flip_y)
-    return gray.round().clamp(0, 255).to(torch.uint8)
+class TorchClassifier:
+    """A DeployableModel run by PyTorch eagerly on the CPU, called like `runtime.OnnxClassifier`."""
+
+    def __init__(self, deployable, stage, image_size):
+        self.model = deployable.eval()
+        self.architecture, self.stage = deployable.model.architecture, stage
+        self.resize, self.image_size = input_size(self.architecture, image_size)
+
+    def __call__(self, images):
+        with torch.inference_mode():
+            return self.model(torch.as_tensor(images)).numpy()
+
+
+def stage_classifier(runs_root, stage):
+    """The PyTorch model of a finished stage, with its normalisation and softmax, as a TorchClassifier."""
+    model, config = load_stage_model(runs_root, stage)
+    size = input_size(config["model"], config["image_size"])[1]
+    return TorchClassifier(DeployableModel(model, size), stage, size)
 
 
 def metadata(stage, model_name, image_size, pretrained):

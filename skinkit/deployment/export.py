@@ -21,10 +21,11 @@ from ..files import atomic_path, read_json, write_json
 from ..reporting.comparison import FINAL_STAGES
 from ..training.stage import load_stage_model
 from . import checks
-from .contract import INPUT_NAME, OUTPUT_NAME, DeployableModel, crop_to_input, input_size, metadata
+from .contract import DeployableModel, TorchClassifier, input_size, metadata
+from .inputs import INPUT_NAME, OUTPUT_NAME, crop_to_input
 from .quantize import quantize_checked
 from .quiet import quietly
-from .runtime import OnnxClassifier, TorchClassifier
+from .runtime import OnnxClassifier
 
 OPSET = 18
 CALIBRATION_IMAGES, SELECTION_IMAGES = 300, 200
@@ -49,10 +50,11 @@ def model_inputs(folder, files, model_name, image_size, batch_size=100):
 
     Neighbours of the same size are cropped together (a course dataset is all one size).
     """
-    images = [read_gray(Path(folder) / file) for file in files]
-    batches = [batch for _, same_size in itertools.groupby(images, key=lambda image: image.shape)
-               for batch in torch.stack(list(same_size)).split(batch_size)]
-    return torch.cat([crop_to_input(batch, model_name, image_size) for batch in batches]).numpy()
+    resize, crop = input_size(model_name, image_size)
+    images = [read_gray(Path(folder) / file).numpy() for file in files]
+    groups = [np.stack(list(same_size)) for _, same_size in itertools.groupby(images, key=np.shape)]
+    return np.concatenate([crop_to_input(group[start:start + batch_size], resize, crop)
+                           for group in groups for start in range(0, len(group), batch_size)])
 
 
 def training_subsets(folder, model_name, image_size, seed=0):

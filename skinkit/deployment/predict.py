@@ -2,23 +2,22 @@
 
 A photo (RGB or gray, JPEG or PNG, any size) is prepared exactly like the course images
 (`data.prepare.square_gray`: grayscale, centre square, SQUARE_SIZE pixels), then resized and
-centre-cropped like validation (`contract.crop_to_input`), and classified by the PyTorch stage
-model or by an exported ONNX file: both take the same uint8 input.
+centre-cropped like validation (`inputs.crop_to_input`), and classified by the PyTorch stage
+model or by an exported ONNX file: both take the same uint8 input. The ONNX path never imports
+PyTorch, so `predict --onnx` starts in a moment.
 """
 
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ..classes import CLASS_CODES
 from ..data.prepare import SQUARE_SIZE, square_gray
 from ..errors import KitError
-from ..notebook import project_root
-from ..training.stage import load_stage_model
-from .contract import DeployableModel, crop_to_input, input_size
-from .runtime import OnnxClassifier, TorchClassifier
+from ..files import project_root
+from .inputs import crop_to_input
+from .runtime import OnnxClassifier
 
 TOP = 3
 DISCLAIMER = "{stage}: a course model, not a diagnosis; show a doctor any lesion that worries you."
@@ -31,7 +30,7 @@ class PhotoError(KitError, ValueError):
 
 
 def prepared_photo(path):
-    """A photo as the course prepares its images: gray, centre square, SQUARE_SIZE px; uint8 (1, 1, H, W)."""
+    """A photo as the course prepares its images: gray, centre square, SQUARE_SIZE px; uint8 array (1, 1, H, W)."""
     path = Path(path)
     if not path.is_file():
         raise PhotoError(f"{path}: no such file; check the path.")
@@ -40,22 +39,20 @@ def prepared_photo(path):
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:  # PIL's errors
         raise PhotoError(f"{path}: cannot be read as an image ({' '.join(str(error).split())}); "
                          f"give a JPEG or PNG photo.") from None
-    return torch.from_numpy(np.asarray(square).copy())[None, None]
+    return np.array(square)[None, None]
 
 
 def load_classifier(runs_root="runs", stage="small_finetune", onnx_file=None):
     """The exported `onnx_file` run by onnxruntime, or else the PyTorch model of a finished stage."""
     if onnx_file:
         return OnnxClassifier(onnx_file)
-    model, config = load_stage_model(runs_root, stage)
-    size = input_size(config["model"], config["image_size"])[1]
-    return TorchClassifier(DeployableModel(model, size), stage, size)
+    from .contract import stage_classifier  # PyTorch, imported only for a stage model
+    return stage_classifier(runs_root, stage)
 
 
 def classify_photo(classifier, path):
     """The seven class probabilities of one photo."""
-    image = crop_to_input(prepared_photo(path), classifier.architecture, classifier.image_size)
-    return classifier(image.numpy())[0]
+    return classifier(crop_to_input(prepared_photo(path), classifier.resize, classifier.image_size))[0]
 
 
 def top_classes(probabilities, count=TOP):

@@ -16,7 +16,8 @@ from ..reporting.chance import CHANCE_BALANCED_ACCURACY, is_near_chance
 from ..reporting.conclusion import TEXT_WIDTH, latency_reading, latency_sentence, short_name
 from ..reporting.plots import heatmap_panel
 from ..training.stage import load_stage_model
-from .contract import crop_to_input, input_size
+from .contract import input_size
+from .inputs import crop_to_input
 from .predict import prepared_photo, top_text
 
 VARIANTS = ("fp32", "int8")
@@ -230,13 +231,13 @@ def files_written(records):
 def photo_evidence(path, runs_root, stage):
     """A photo through a finished stage's PyTorch model: (what the model sees, probabilities, Grad-CAM of the top class)."""
     model, config = load_stage_model(runs_root, stage)
-    size = input_size(config["model"], config["image_size"])[1]
+    resize, size = input_size(config["model"], config["image_size"])
     square = prepared_photo(path)
-    inputs = gradcam.model_inputs(model, square, size)
+    inputs = gradcam.model_inputs(model, torch.from_numpy(square), size)
     with torch.inference_mode():
         probabilities = model.eval()(inputs).softmax(dim=1)[0].numpy()
     heatmap = gradcam.gradcam(model, inputs, [int(probabilities.argmax())])[0]
-    return crop_to_input(square, config["model"], size)[0, 0], probabilities, heatmap
+    return torch.from_numpy(crop_to_input(square, resize, size)[0, 0]), probabilities, heatmap
 
 
 def explain_photo(path, runs_root, stage="small_finetune"):

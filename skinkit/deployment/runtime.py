@@ -1,13 +1,15 @@
-"""The exported model and the PyTorch one behind one call: uint8 (N, 1, S, S) images -> probabilities."""
+"""An exported model behind one call, uint8 (N, 1, S, S) images -> probabilities, without PyTorch.
+
+`contract.TorchClassifier` puts the PyTorch model behind the same call.
+"""
 
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
-import torch
 
 from ..errors import KitError
-from .contract import INPUT_NAME, OUTPUT_NAME
+from .inputs import INPUT_NAME, OUTPUT_NAME
 
 BATCH_SIZE = 50
 QUIET = 3  # onnxruntime's log severity: errors only (its warnings are for developers, not students)
@@ -42,27 +44,15 @@ class OnnxClassifier:
         self.path = Path(path)
         self.session = session(path, threads)
         self.metadata = self.session.get_modelmeta().custom_metadata_map
-        missing = {"architecture", "image_size", "stage"} - set(self.metadata)
+        missing = {"architecture", "image_size", "resize", "stage"} - set(self.metadata)
         if missing:
             raise ModelFileError(f"{path}: not exported by `python -m skinkit export` (its metadata lacks "
                                  f"{', '.join(sorted(missing))}); export the stage again.")
         self.architecture, self.stage = self.metadata["architecture"], self.metadata["stage"]
-        self.image_size = int(self.metadata["image_size"])
+        self.resize, self.image_size = int(self.metadata["resize"]), int(self.metadata["image_size"])
 
     def __call__(self, images):
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.asarray(images)})[0]
-
-
-class TorchClassifier:
-    """A DeployableModel run by PyTorch eagerly on the CPU."""
-
-    def __init__(self, deployable, stage, image_size):
-        self.model = deployable.eval()
-        self.architecture, self.stage, self.image_size = deployable.model.architecture, stage, image_size
-
-    def __call__(self, images):
-        with torch.inference_mode():
-            return self.model(torch.as_tensor(images)).numpy()
 
 
 def probabilities(classifier, images, batch_size=BATCH_SIZE):

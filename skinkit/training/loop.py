@@ -101,6 +101,13 @@ def cpu_state(model):
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def loss_and_optimizer(recipe, model, device):
+    """The recipe's class-weighted cross-entropy and Adam over the model's trainable parameters."""
+    criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
+    return criterion, optimizer
+
+
 def train_step(model, images, labels, criterion, optimizer, precision):
     """One optimisation step on one batch (forward in `precision`, backward, update); returns the loss tensor."""
     with precision.autocast():

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import KitError
+from .recipes import PRECISIONS
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 TF32_CAPABILITY = (8, 0)  # Ampere: TF32 tensor cores and native bf16
 TENSOR_CORE_CAPABILITY = (7, 0)  # Volta: fp16 tensor cores

@@ -1,9 +1,9 @@
-"""The four training stages of the project report, as data: hyperparameters, loss and oversampling weights."""
+"""The four training stages of the project report, as data: hyperparameters, loss and oversampling weights.
+
+Plain data without PyTorch, so the command line can offer these choices without loading it.
+"""
 
 from dataclasses import dataclass
-
-import torch
-from torch import nn
 
 # Loss weights per class (akiec, bcc, bkl, df, mel, nv, vasc), as tuned in the project report.
 CLASS_WEIGHTS_LARGE_TRAIN = (3.0, 2.2, 2.0, 5.0, 3.0, 1.0, 5.0)
@@ -20,6 +20,9 @@ IMAGE_SIZE = 224
 
 # Validation scores a stage can keep its best epoch by; "accuracy" is the project report's rule.
 SELECTION_RULES = ("balanced_accuracy", "accuracy")
+
+# Number formats training can compute in (training/precision.py says which `auto` picks where).
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,6 @@ class Recipe:
         if self.select_by not in SELECTION_RULES:
             raise ValueError(f"select_by must be one of {', '.join(map(repr, SELECTION_RULES))}, "
                              f"not {self.select_by!r}")
-
-
-def loss_and_optimizer(recipe, model, device):
-    """The recipe's class-weighted cross-entropy and Adam over the model's trainable parameters."""
-    criterion = nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
-    return criterion, optimizer
 
 
 RECIPES = {

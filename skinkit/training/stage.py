@@ -20,12 +20,12 @@ from ..data.loaders import stage_loaders
 from .models import build_model, set_base_trainable
 from ..reporting.plots import figure_label, plot_confusion_matrices
 from .precision import precision_for
-from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE, loss_and_optimizer
+from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE
 from ..files import read_json, save_figure, write_csv, write_json
 from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
                           read_history, save_checkpoint)
-from .loop import (TrainingResult, cpu_state, pick_device, predict_probabilities, seed_everything,
-                   to_device, train_model)
+from .loop import (TrainingResult, cpu_state, loss_and_optimizer, pick_device, predict_probabilities,
+                   seed_everything, to_device, train_model)
 from ..reporting.predictions import predictions_path, write_predictions
 
 # Config keys that may change between an interrupted run and its resumption. The precision follows
