@@ -1,6 +1,7 @@
 """Notebook settings: smoke mode, data and run folders from the environment, prerequisites."""
 
 import json
+import re
 import shutil
 
 import nbformat
@@ -114,9 +115,9 @@ def test_notebook_01_on_missing_data_fails_at_setup_with_one_clear_message(monke
     assert len(errors) == 1
     cell, error = errors[0]
     assert "setup(" in cell.source and error.ename == "DatasetError"
-    assert len(error.traceback) == 1
-    message = error.traceback[0]
-    assert "Data problem:" in message and f"{tmp_path / 'missing'}: no such folder" in message
+    message = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback)
+    assert message.startswith("Data problem: ") and "Traceback" not in message and "File " not in message
+    assert f"{tmp_path / 'missing'}: no such folder" in message
 
 
 def run_setup_cells(notebook, **injected):
