@@ -13,9 +13,10 @@ from torch import nn
 from skinkit.classes import CLASS_CODES
 from skinkit.reporting import comparison as compare
 from skinkit.reporting.comparison import (FINAL_STAGES, cost_table, latency_summary, mflops, per_class_f1,
-                                          summary_table, trained_epochs, validation_table)
+                                          summary_table, validation_table)
 from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table
 from skinkit.training.models import build_model
+from skinkit.training.run_folders import epochs_against_recipe
 from skinkit.training.stage import load_stage_model
 from skinkit.files import write_csv, write_json
 from skinkit.reporting.metrics import labels_from_confusion
@@ -67,6 +68,8 @@ def comparison_table(pretrained=True, balanced=(0.71, 0.64), latency=((40.0, 38.
         "parameters_M": [4.21, 1.53], "MFLOPs": [217.0, 56.0], "cpu_latency_ms": [large_ms, small_ms],
         "cpu_latency_q1_ms": [large_q1, small_q1], "cpu_latency_q3_ms": [large_q3, small_q3],
         "timed_runs": [30, 30], "pretrained": [pretrained, True], "epochs": [18, 21],
+        "training": [[("large_frozen", 12, 12), ("large_finetune", 6, 6)],
+                     [("small_frozen", 15, 15), ("small_finetune", 6, 6)]],
     }, index=["MobileNetV3-Large", "MobileNetV3-Small"])
 
 
@@ -133,6 +136,16 @@ def test_causes_are_named_per_model_when_they_differ():
     assert "Likely causes for Small: none of the usual" in text
 
 
+def test_a_recipe_cut_short_is_named_stage_by_stage_from_the_recorded_epochs():
+    table = comparison_table(balanced=(1 / 7, 0.64))
+    table.at["MobileNetV3-Large", "training"] = [("large_frozen", 4, 12), ("large_finetune", 2, 6)]
+    text = flat(conclusion(table, results(difference=(-0.55, -0.45))))
+    assert ("Likely causes: large_frozen trained 4 of the recipe's 12 epochs; large_finetune trained 2 "
+            "of the recipe's 6 epochs.") in text
+    frame = readable_table(table, results())
+    assert frame.loc["epochs trained (recipe)"].tolist() == ["4 + 2 (recipe 12 + 6)", "15 + 6"]
+
+
 def test_a_model_clearly_above_chance_gets_no_causes():
     text = flat(conclusion(comparison_table(), results()))
     assert "MobileNetV3-Large is above chance" in text and "Likely causes" not in text
@@ -187,7 +200,14 @@ def test_validation_table_reads_each_stage_against_chance_with_its_interval(tmp_
     table = validation_table(tmp_path, ["large_frozen", "large_finetune", "small_frozen"])
     assert table["balanced_accuracy"].round(3).tolist() == [0.143, 0.45, 0.25]
     assert table["vs_chance"].tolist() == ["at chance", "above chance", "not clearly above chance"]
-    assert trained_epochs(tmp_path, "large_finetune") == 18
+    assert epochs_against_recipe(tmp_path, "large_finetune") == [("large_frozen", 12, 12), ("large_finetune", 6, 6)]
+
+
+def test_the_epochs_trained_are_the_rows_of_each_run_folders_history(tmp_path):
+    finished_stage(tmp_path, "large_frozen", 12, None)
+    write_csv(tmp_path / "large_frozen" / "history.csv", pd.DataFrame({"epoch": [1, 2, 3, 4]}), index=False)
+    finished_stage(tmp_path, "large_finetune", 2, 9, init_from="large_frozen")  # no history: its config
+    assert epochs_against_recipe(tmp_path, "large_finetune") == [("large_frozen", 4, 12), ("large_finetune", 2, 6)]
 
 
 def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_path, capsys):
@@ -213,6 +233,7 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
     costs = pd.DataFrame({"MFLOPs": [217.0, 56.0]}, index=list(FINAL_STAGES))
     table = summary_table(tmp_path, costs, test)
     assert "test_balanced_accuracy_high" in table and table["epochs"].tolist() == [1, 1]
+    assert table["training"].tolist() == [[("large_finetune", 1, 6)], [("small_finetune", 1, 6)]]
 
 
 def test_evaluate_test_split_gives_the_labels_notebook_6_saves(tmp_path):

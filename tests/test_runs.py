@@ -118,20 +118,31 @@ def test_an_old_run_folder_loads_under_the_reports_rule(two_runs, tmp_path):
     assert plot_history(loaded.history).axes[1].get_legend_handles_labels()[1][0] == "accuracy"
 
 
-def crafted_result(balanced_accuracy, pretrained=False):
+def crafted_result(runs_root, every_image_nv=True, pretrained=False, epochs=1):
+    """A finished small_frozen whose 1000 validation images are all called nv (or all right)."""
+    run_dir = runs_root / "small_frozen"
+    support = [55, 55, 55, 55, 55, 670, 55]
     confusion = pd.DataFrame(0, index=list(CLASS_CODES), columns=list(CLASS_CODES))
-    confusion["nv"] = [55, 55, 55, 55, 55, 670, 55]  # every image called nv
-    config = {"stage": "small_frozen", "select_by": "balanced_accuracy", "pretrained": pretrained, "epochs": 1}
-    metrics = {"balanced_accuracy": balanced_accuracy, "accuracy": 0.67, "best_epoch": 1}
-    return StageResult(None, config, None, None, metrics, confusion, None, train_images=35)
+    for code, images in zip(CLASS_CODES, support):
+        confusion.loc[code, "nv" if every_image_nv else code] = images
+    config = {"stage": "small_frozen", "select_by": "balanced_accuracy", "pretrained": pretrained,
+              "epochs": epochs, "init_from": None}
+    write_json(run_dir / "config.json", config)
+    metrics = {"balanced_accuracy": 1 / 7 if every_image_nv else 1.0, "accuracy": 0.67, "best_epoch": 1}
+    return StageResult(run_dir, config, None, None, metrics, confusion, None, train_images=35)
 
 
-def test_summary_reads_a_score_against_chance_and_always_nv(monkeypatch):
+def test_summary_reads_a_score_against_chance_and_always_nv(monkeypatch, tmp_path):
     monkeypatch.setattr(StageResult, "history", pd.DataFrame({"epoch": [1]}))
-    at_chance = crafted_result(1 / 7).summary()
-    assert "chance 0.143" in at_chance and "always-nv 0.670" in at_chance
-    assert "AT CHANCE LEVEL" in at_chance and "no ImageNet weights" in at_chance and "35 training images" in at_chance
-    assert "AT CHANCE" not in crafted_result(0.45, pretrained=True).summary()
+    at_chance = crafted_result(tmp_path).summary()
+    assert "interval 0.143-0.143, chance 0.143" in at_chance and "always-nv 0.670" in at_chance
+    assert "AT CHANCE: this model is no better than guessing" in at_chance
+    assert "no ImageNet weights" in at_chance and "35 training images" in at_chance
+    assert "small_frozen trained 1 of the recipe's 15 epochs" in at_chance
+    assert "recipe's" not in crafted_result(tmp_path, epochs=15).summary()
+    perfect = crafted_result(tmp_path, every_image_nv=False, pretrained=True).summary()
+    assert "above chance: its whole interval lies above 1/7" in perfect and "CHANCE" not in perfect
+    assert all(len(line) <= 88 for line in at_chance.splitlines())
 
 
 def test_a_pickled_object_is_refused(tmp_path):

@@ -15,6 +15,7 @@ from skinkit.reporting import calibration, melanoma, referral, subgroups, trust
 from skinkit.reporting import stage_predictions as saved
 from skinkit.reporting import trust_conclusion as words
 from skinkit.reporting.comparison import FINAL_STAGES
+from skinkit.reporting.intervals import bootstrap_interval, stratified_resamples
 from skinkit.files import write_json
 
 from .helpers import SAMPLE
@@ -136,6 +137,31 @@ def test_melanoma_auc_and_operating_point(overconfident):
     test_flagged = p_test[:, MEL] >= threshold
     assert result["sensitivity"] == pytest.approx(recall_score(y_test == MEL, test_flagged))
     assert result["specificity"] == pytest.approx(recall_score(y_test != MEL, ~test_flagged))
+
+
+def test_the_auc_of_every_resample_is_scikit_learns(overconfident):
+    _, _, y_test, p_test = overconfident
+    scores = np.round(p_test[:, MEL], 2)  # rounded: ties, which count one half
+    index = stratified_resamples(y_test, 200, seed=0)
+    expected = [roc_auc_score(y_test[rows] == MEL, scores[rows]) for rows in index]
+    assert np.allclose(melanoma.melanoma_auc(y_test[index], scores[index]), expected)
+    low, high = bootstrap_interval(melanoma.melanoma_auc, y_test, scores, resamples=200, seed=0)
+    assert (low, high) == pytest.approx(tuple(np.percentile(expected, [2.5, 97.5])))
+
+
+def test_hand_worked_aucs():
+    y_true = np.array([MEL, MEL, 0, 0, 0])
+    assert melanoma.melanoma_auc(y_true, np.array([0.9, 0.8, 0.1, 0.2, 0.3])) == 1.0
+    assert melanoma.melanoma_auc(y_true, np.array([0.1, 0.2, 0.3, 0.8, 0.9])) == 0.0
+    assert melanoma.melanoma_auc(y_true, np.full(5, 0.4)) == 0.5  # every pair tied
+    assert melanoma.melanoma_auc(y_true, np.array([0.9, 0.2, 0.1, 0.2, 0.3])) == pytest.approx(4.5 / 6)
+
+
+def test_the_screening_result_holds_the_auc_inside_its_interval(overconfident):
+    y_val, p_val, y_test, p_test = overconfident
+    result = melanoma.screening_result(y_test, p_test, melanoma.screening_threshold(y_val, p_val))
+    assert result["mel_auc"] == pytest.approx(roc_auc_score(y_test == MEL, p_test[:, MEL]))
+    assert result["mel_auc_low"] < result["mel_auc"] < result["mel_auc_high"]
 
 
 # --- subgroups --------------------------------------------------------------------------------------------
@@ -287,23 +313,56 @@ def test_groups_of_a_model_at_chance_are_not_compared(analysed):
     small = results["MobileNetV3-Small"]
     rows = groups.assign(low=groups["balanced_accuracy"], high=groups["balanced_accuracy"])  # zero-width
     rows.loc[rows["group"] == "male", ["balanced_accuracy", "low", "high"]] = 0.5
-    saved_score = small.referral["balanced_accuracy_all"]
+    saved_score = small.balanced_accuracy
     try:
         compared = " ".join(words.subgroup_sentences(rows, results, 15).split())
         assert "for Small," in compared and "not compared" not in compared
         assert "Large's and Small's balanced-accuracy intervals" in compared
-        small.referral["balanced_accuracy_all"] = 1 / 7
+        small.balanced_accuracy = (1 / 7, 1 / 7, 1 / 7, "at chance")
         at_chance = " ".join(words.subgroup_sentences(rows, results, 15).split())
         assert "Small is at chance overall" in at_chance and "for Small," not in at_chance
         # the widths that follow are those of the model still compared, and say so
         assert "Large's balanced-accuracy intervals" in at_chance and "Small's" not in at_chance
+        small.balanced_accuracy = (0.2, 0.13, 0.27, "not clearly above chance")
+        assert "Small is not clearly above chance overall" in " ".join(
+            words.subgroup_sentences(rows, results, 15).split())
     finally:
-        small.referral["balanced_accuracy_all"] = saved_score
+        small.balanced_accuracy = saved_score
 
 
 def screening(sensitivity, low, high):
     """A screening result with the numbers melanoma_sentence reads."""
     return {"sensitivity": sensitivity, "sensitivity_low": low, "sensitivity_high": high}
+
+
+def screened(y_true, probabilities):
+    """What melanoma_sentence reads of one model: its screening, chance reading and test predictions."""
+    from types import SimpleNamespace
+    from skinkit.reporting.chance import read_against_chance
+    predicted = probabilities.argmax(axis=1)
+    screening = melanoma.screening_result(y_true, probabilities, melanoma.screening_threshold(y_true, probabilities))
+    return SimpleNamespace(screening={**screening, "sensitivity_target": 0.9},
+                           vs_chance=read_against_chance(y_true, predicted)[3],
+                           test=pd.DataFrame({"predicted": [CLASS_CODES[label] for label in predicted]}))
+
+
+def test_a_model_at_chance_whose_auc_interval_lies_above_one_half_is_said_to_rank_melanomas():
+    y_true = np.repeat(np.arange(7), 30)
+    rng = np.random.default_rng(0)
+    p_mel = 0.1 + 0.05 * (y_true == MEL) + rng.uniform(0, 0.04, len(y_true))  # higher for melanomas
+    probabilities = np.full((len(y_true), 7), 0.05)
+    probabilities[:, MEL] = p_mel
+    probabilities[:, CLASS_CODES.index("nv")] = 1 - 0.05 * 5 - p_mel  # always the top class
+    sentence = " ".join(words.melanoma_sentence("MobileNetV3-Large", screened(y_true, probabilities)).split())
+    assert "AUC 1.000 [1.000, 1.000], whose interval lies above 0.5" in sentence
+    assert ("Large is at chance in balanced accuracy, and its top class is nv for every test image, yet its "
+            "melanoma probability still ranks melanomas above the other lesions") in sentence
+    probabilities[:, MEL] = 0.1 + rng.uniform(0, 0.04, len(y_true))  # the same for every class: a coin toss
+    probabilities[:, CLASS_CODES.index("nv")] = 1 - 0.05 * 5 - probabilities[:, MEL]
+    coin = " ".join(words.melanoma_sentence("MobileNetV3-Large", screened(y_true, probabilities)).split())
+    assert "whose interval reaches 0.5" in coin and "still ranks" not in coin
+    learned = simulated_probabilities(y_true, skill=4.0)
+    assert "still ranks" not in words.melanoma_sentence("MobileNetV3-Small", screened(y_true, learned))
 
 
 @pytest.mark.parametrize("values, reading", [

@@ -12,8 +12,8 @@ from PIL import Image
 
 from ..classes import CLASS_CODES
 from ..reporting import gradcam
-from ..reporting.chance import CHANCE_BALANCED_ACCURACY, is_near_chance
-from ..reporting.conclusion import TEXT_WIDTH, latency_reading, latency_sentence, short_name
+from ..reporting.chance import ABOVE_CHANCE, CHANCE_BALANCED_ACCURACY, chance_clause, chance_reading
+from ..reporting.conclusion import TEXT_WIDTH, latency_reading, latency_sentence, short_name, wrap_paragraphs
 from ..reporting.plots import heatmap_panel
 from ..training.stage import load_stage_model
 from .contract import input_size
@@ -136,13 +136,14 @@ def int8_cost(name, record):
 
 
 def at_chance_clause(records):
-    """' Large is at chance (1/7 = 0.143).': the models whose int8 validation score is at chance, or ''."""
-    names = [short_name(name) for name, record in records.items()
-             if is_near_chance(record["int8_vs_fp32"]["int8"]["balanced_accuracy"])]
-    if not names:
+    """' Large is at chance (1/7 = 0.143).': the models whose int8 validation balanced accuracy, read with
+    its interval like every notebook's, is not above chance; or ''."""
+    readings = {short_name(name): chance_reading(score["balanced_accuracy"], score["low"], score["high"])
+                for name, record in records.items() for score in [record["int8_vs_fp32"]["int8"]]}
+    not_above = {name: reading for name, reading in readings.items() if reading != ABOVE_CHANCE}
+    if not not_above:
         return ""
-    return (f" {' and '.join(names)} {'is' if len(names) == 1 else 'are'} at chance "
-            f"(1/7 = {CHANCE_BALANCED_ACCURACY:.3f}).")
+    return f" {chance_clause(not_above)} (1/7 = {CHANCE_BALANCED_ACCURACY:.3f})."
 
 
 def choice_sentence(records):
@@ -177,8 +178,7 @@ def deployment_conclusion(records):
         who = "Both models were" if len(random_init) == len(records) > 1 else f"{' and '.join(random_init)} was"
         paragraphs.append(f"Caution: {who} trained WITHOUT ImageNet weights (pretrained: false); these "
                           "scores say little about what transfer learning would reach.")
-    return "\n\n".join(textwrap.fill(p, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
-                       for p in paragraphs)
+    return wrap_paragraphs(*paragraphs)
 
 
 def export_summary(record):

@@ -1,11 +1,27 @@
-"""Reference points that every score is read against: chance and the always-`nv` classifier."""
+"""Reference points that every score is read against: chance and the always-`nv` classifier.
+
+One rule reads a balanced accuracy against chance in every notebook (02-09): its bootstrap
+interval, not a margin around 1/7. "above chance" only when the whole interval lies above 1/7,
+"below chance" when it lies wholly below, and otherwise "not clearly above chance" when the
+score itself is above 1/7, "at chance" when it is not.
+"""
+
+import math
 
 from ..classes import CLASS_CODES, NUM_CLASSES
+from .intervals import CONFIDENCE, score_interval
+from .metrics import balanced_accuracy
 
 CHANCE_BALANCED_ACCURACY = 1 / NUM_CLASSES
 MAJORITY_CLASS = "nv"
-# A balanced accuracy this close to 1/7 is read as "no better than chance".
-NEAR_CHANCE_MARGIN = 0.03
+ABOVE_CHANCE = "above chance"
+# What each reading means, for a summary that spells it out.
+READING_MEANS = {ABOVE_CHANCE: "its whole interval lies above 1/7",
+                 "not clearly above chance": "its interval reaches down to 1/7: not shown to beat guessing",
+                 "at chance": "this model is no better than guessing",
+                 "below chance": "this model does worse than guessing (check that the labels are right)"}
+# Float rounding only: a model that answers nv for every image scores 1/7 give or take 1e-16.
+ROUNDING = 1e-9
 
 
 def always_majority_accuracy(support):
@@ -14,18 +30,49 @@ def always_majority_accuracy(support):
     return support[CLASS_CODES.index(MAJORITY_CLASS)] / total if total else 0.0
 
 
-def is_near_chance(balanced_accuracy, margin=NEAR_CHANCE_MARGIN):
-    """True when a balanced accuracy is within `margin` of chance (1/7) or below it."""
-    return balanced_accuracy <= CHANCE_BALANCED_ACCURACY + margin
+def exceeds_chance(value):
+    """True when a balanced accuracy (or an interval bound) lies above 1/7, rounding aside."""
+    return value > CHANCE_BALANCED_ACCURACY and not math.isclose(value, CHANCE_BALANCED_ACCURACY,
+                                                                  abs_tol=ROUNDING)
 
 
-def likely_causes(pretrained, train_images, epochs):
-    """Plain reasons a result can sit at chance: no ImageNet weights, little data, few epochs."""
+def chance_reading(balanced_accuracy, low, high):
+    """'above chance', 'not clearly above chance', 'at chance' or 'below chance': a balanced accuracy
+    and its interval against 1/7 (the one rule of every notebook)."""
+    if exceeds_chance(low):
+        return ABOVE_CHANCE
+    if high < CHANCE_BALANCED_ACCURACY and not math.isclose(high, CHANCE_BALANCED_ACCURACY, abs_tol=ROUNDING):
+        return "below chance"
+    return "not clearly above chance" if exceeds_chance(balanced_accuracy) else "at chance"
+
+
+def read_against_chance(y_true, y_pred, confidence=CONFIDENCE, seed=0):
+    """(balanced accuracy, interval low, interval high, chance reading) of a model's answers."""
+    low, high = score_interval("balanced_accuracy", y_true, y_pred, confidence=confidence, seed=seed)
+    score = float(balanced_accuracy(y_true, y_pred))
+    return score, low, high, chance_reading(score, low, high)
+
+
+def chance_clause(readings):
+    """'Large is at chance', 'Large and Small are at chance' or 'Large is at chance and Small is not
+    clearly above chance', from {name: reading}."""
+    by_reading = {}
+    for name, reading in readings.items():
+        by_reading.setdefault(reading, []).append(name)
+    return " and ".join(f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} {reading}"
+                        for reading, names in by_reading.items())
+
+
+def likely_causes(pretrained, train_images, training=()):
+    """Plain reasons a result can sit at chance: no ImageNet weights, little data, a shortened recipe.
+
+    `training`: (stage, epochs trained, the recipe's epochs) of the model's stages, earliest first
+    (run_folders.epochs_against_recipe); those that trained fewer epochs than the recipe are named.
+    """
     causes = []
     if not pretrained:
         causes.append("no ImageNet weights (the model started from random numbers)")
     if train_images < 1000:
         causes.append(f"only {train_images} training images (the bundled sample is for trying the code)")
-    if epochs < 3:
-        causes.append(f"only {epochs} epoch(s)")
-    return causes
+    return causes + [f"{stage} trained {trained} of the recipe's {recipe} epochs"
+                     for stage, trained, recipe in training if recipe is not None and trained < recipe]

@@ -11,16 +11,15 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .chance import always_majority_accuracy
+from .chance import always_majority_accuracy, chance_reading
 from ..classes import NUM_CLASSES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
 from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
 from .narrative import validation_scores
-from .conclusion import chance_reading
 from .intervals import CONFIDENCE, difference_interval, score_interval
 from ..training.models import count_parameters
 from ..files import read_json, save_figure, write_csv, write_json
-from ..training.run_folders import read_confusion
+from ..training.run_folders import epochs_against_recipe, read_confusion
 from ..training.loop import to_device
 from .plots import figure_label, plot_confusion_matrices
 from .predictions import predicted_labels, true_labels
@@ -38,15 +37,8 @@ def validation_table(runs_root, stages):
         rows[stage] = {"accuracy": metrics["accuracy"], "balanced_accuracy": metrics["balanced_accuracy"],
                        "macro_f1": metrics["macro_f1"], "best_epoch": metrics["best_epoch"],
                        "pretrained": config["pretrained"],
-                       "vs_chance": chance_reading(*validation_scores(Path(runs_root) / stage)[:2])}
+                       "vs_chance": chance_reading(*validation_scores(Path(runs_root) / stage)[:3])}
     return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def trained_epochs(runs_root, stage):
-    """Epochs behind a stage's model, counting the stages it started from (init_from)."""
-    config = read_json(Path(runs_root) / stage / "config.json")
-    earlier = config.get("init_from")
-    return config["epochs"] + (trained_epochs(runs_root, earlier) if earlier else 0)
 
 
 def mflops(model, image_size=224):
@@ -173,11 +165,13 @@ def per_class_f1(counts):
 
 
 def summary_table(runs_root, costs, test):
-    """One row per final model: validation and test scores (with intervals), cost, weights, epochs."""
+    """One row per final model: validation and test scores (with intervals), cost, weights, and the
+    epochs behind it ("epochs" in all; "training": run_folders.epochs_against_recipe of its stages)."""
     validation = validation_table(runs_root, FINAL_STAGES.values())
     validation.index = list(FINAL_STAGES)
     scores = ["accuracy", "balanced_accuracy", "macro_f1"]
-    epochs = pd.Series({name: trained_epochs(runs_root, stage) for name, stage in FINAL_STAGES.items()},
-                       name="epochs")
+    training = pd.Series({name: epochs_against_recipe(runs_root, stage) for name, stage in FINAL_STAGES.items()},
+                         name="training", dtype=object)
+    epochs = training.map(lambda stages: sum(trained for _, trained, _ in stages)).rename("epochs")
     return pd.concat([validation[scores].add_prefix("val_"), test.scores.add_prefix("test_"), costs,
-                      validation[["pretrained"]], epochs], axis=1)
+                      validation[["pretrained"]], epochs, training], axis=1)

@@ -9,20 +9,24 @@ import textwrap
 
 import pandas as pd
 
-from .chance import CHANCE_BALANCED_ACCURACY, MAJORITY_CLASS, is_near_chance, likely_causes
+from .chance import ABOVE_CHANCE, CHANCE_BALANCED_ACCURACY, MAJORITY_CLASS, chance_reading, likely_causes
 
 TEXT_WIDTH = 88  # characters per printed line: fits a notebook panel on a laptop screen
 # A latency whose interquartile range exceeds this fraction of its median is called rough.
 NOISY_LATENCY_SPREAD = 0.25
 
 
-def chance_reading(balanced_accuracy, low=None):
-    """'at chance', 'not clearly above chance' (the interval reaches 1/7) or 'above chance'."""
-    if is_near_chance(balanced_accuracy):
-        return "at chance"
-    if low is not None and low <= CHANCE_BALANCED_ACCURACY:
-        return "not clearly above chance"
-    return "above chance"
+def wrap_paragraphs(*paragraphs):
+    """Paragraphs wrapped to TEXT_WIDTH, a blank line between (None and empty ones left out); a word or
+    a hyphenated name is never broken."""
+    return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
+                       for paragraph in paragraphs if paragraph)
+
+
+def row_chance_reading(row):
+    """The chance reading of a summary row's test balanced accuracy and its interval."""
+    return chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"],
+                          row["test_balanced_accuracy_high"])
 
 
 def majority_reading(accuracy, low, always_nv_accuracy, high=None):
@@ -44,6 +48,13 @@ def short_name(name):
     return name.rsplit("-", 1)[-1]
 
 
+def epochs_cell(training):
+    """'4 + 2 (recipe 12 + 6)': the epochs each stage behind a model trained, and the recipe's."""
+    trained = " + ".join(str(epochs) for _, epochs, _ in training)
+    recipe = " + ".join("?" if epochs is None else str(epochs) for _, _, epochs in training)
+    return trained if recipe == trained else f"{trained} (recipe {recipe})"
+
+
 def readable_table(table, test):
     """The summary with models as columns and short text cells, narrow enough for a laptop screen."""
     level = f"{test.confidence:.0%} interval"
@@ -53,7 +64,7 @@ def readable_table(table, test):
         "validation macro-F1": f"{row['val_macro_f1']:.3f}",
         f"test balanced accuracy [{level}]": with_interval(row, "test_balanced_accuracy"),
         f"test balanced accuracy vs chance ({CHANCE_BALANCED_ACCURACY:.3f})":
-            chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"]),
+            row_chance_reading(row),
         f"test accuracy [{level}]": with_interval(row, "test_accuracy"),
         f"test accuracy vs always {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f})":
             majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy,
@@ -64,7 +75,7 @@ def readable_table(table, test):
         "CPU ms per image, median [q1, q3]":
             f"{row['cpu_latency_ms']:.1f} [{row['cpu_latency_q1_ms']:.1f}, {row['cpu_latency_q3_ms']:.1f}]",
         "ImageNet weights": "yes" if row["pretrained"] else "NO (random init)",
-        "epochs trained": str(int(row["epochs"])),
+        "epochs trained (recipe)": epochs_cell(row["training"]),
     } for name, row in table.iterrows()}
     frame = pd.DataFrame(rows)
     frame.index.name = f"{test.test_images} test images"
@@ -92,23 +103,22 @@ def baseline_sentence(name, row, test):
     """One model's test scores against chance and against always answering `nv`."""
     accuracy = majority_reading(row["test_accuracy"], row["test_accuracy_low"], test.always_nv_accuracy,
                                 row["test_accuracy_high"])
-    return (f"{name} is {chance_reading(row['test_balanced_accuracy'], row['test_balanced_accuracy_low'])} "
+    return (f"{name} is {row_chance_reading(row)} "
             f"in balanced accuracy, and its accuracy, {row['test_accuracy']:.3f}, is {accuracy} than always "
             f"answering {MAJORITY_CLASS} ({test.always_nv_accuracy:.3f}).")
 
 
 def causes_sentence(table, test):
-    """The likely causes of the models that are not clearly above chance, once if they share them."""
-    causes = {short_name(name): likely_causes(bool(row["pretrained"]), test.train_images, int(row["epochs"]))
-              for name, row in table.iterrows()
-              if chance_reading(row["test_balanced_accuracy"], row["test_balanced_accuracy_low"]) != "above chance"}
+    """The likely causes of the models that are not above chance, once if they share them."""
+    causes = {short_name(name): likely_causes(bool(row["pretrained"]), test.train_images, row["training"])
+              for name, row in table.iterrows() if row_chance_reading(row) != ABOVE_CHANCE}
     if not causes:
         return None
     reference = (f"Chance, 1/7 = {CHANCE_BALANCED_ACCURACY:.3f}, is what guessing scores in balanced accuracy, "
                  f"and so does always answering {MAJORITY_CLASS}. ")
     if not any(causes.values()):
-        return reference + ("The usual causes (no ImageNet weights, a tiny sample, too few epochs) do not "
-                            "apply: look at the learning curves of notebooks 02-05.")
+        return reference + ("The usual causes (no ImageNet weights, a tiny sample, fewer epochs than the "
+                            "recipe) do not apply: look at the learning curves of notebooks 02-05.")
     if len({tuple(found) for found in causes.values()}) == 1:
         return reference + "Likely causes: " + "; ".join(next(iter(causes.values()))) + "."
     return reference + " ".join(f"Likely causes for {name}: {'; '.join(found) or 'none of the usual'}."
@@ -160,9 +170,6 @@ def weights_sentence(table):
 
 def conclusion(table, test):
     """A short conclusion whose every number comes from the comparison, in paragraphs of TEXT_WIDTH."""
-    paragraphs = [score_sentence(table, test),
-                  " ".join(baseline_sentence(name, row, test) for name, row in table.iterrows()),
-                  causes_sentence(table, test), cost_sentence(table)]
-    paragraphs.append(weights_sentence(table))
-    return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
-                       for paragraph in paragraphs if paragraph)
+    return wrap_paragraphs(score_sentence(table, test),
+                           " ".join(baseline_sentence(name, row, test) for name, row in table.iterrows()),
+                           causes_sentence(table, test), cost_sentence(table), weights_sentence(table))

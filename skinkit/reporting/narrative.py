@@ -8,7 +8,6 @@ validation images, and "ahead" means the two intervals do not overlap.
 """
 
 import math
-import textwrap
 from pathlib import Path
 
 from ..classes import CLASS_CODES
@@ -17,8 +16,8 @@ from ..training.loop import kept_epoch
 from ..training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from ..files import read_json
 from ..training.run_folders import read_confusion, read_history
-from .chance import CHANCE_BALANCED_ACCURACY
-from .conclusion import TEXT_WIDTH, chance_reading
+from .chance import CHANCE_BALANCED_ACCURACY, chance_reading
+from .conclusion import wrap_paragraphs
 from .intervals import CONFIDENCE, score_interval
 from .metrics import classification_table, labels_from_confusion
 
@@ -35,9 +34,8 @@ ONE_ANSWER_SHARE = 0.9
 
 
 def paragraph(*sentences):
-    """Sentences joined and wrapped to TEXT_WIDTH (None and empty ones left out)."""
-    return textwrap.fill(" ".join(s for s in sentences if s), TEXT_WIDTH, break_long_words=False,
-                         break_on_hyphens=False)
+    """Sentences joined into one paragraph wrapped to TEXT_WIDTH (None and empty ones left out)."""
+    return wrap_paragraphs(" ".join(s for s in sentences if s))
 
 
 def stage_name(stage):
@@ -99,7 +97,7 @@ def score_sentences(run_dir):
                   f"(never: {', '.join(missed)}).")
     rare = ", ".join(f"{code} {recall[code]:.2f}" for code in RARE_CLASSES if code in recall)
     return (f"Validation balanced accuracy {with_interval(balanced, low, high)} is "
-            f"{chance_reading(balanced, low)} (1/7 = {CHANCE_BALANCED_ACCURACY:.3f}).",
+            f"{chance_reading(balanced, low, high)} (1/7 = {CHANCE_BALANCED_ACCURACY:.3f}).",
             recognised, one_answer(run_dir), f"Recall of the rarest classes: {rare}." if rare else None)
 
 
@@ -171,8 +169,8 @@ def validation_reading(runs_root, stages):
     """Notebook 6: which stages are above chance on validation, judged with their intervals."""
     groups = {}
     for stage in stages:
-        balanced, low, _, _ = validation_scores(Path(runs_root) / stage)
-        groups.setdefault(chance_reading(balanced, low), []).append(stage)
+        balanced, low, high, _ = validation_scores(Path(runs_root) / stage)
+        groups.setdefault(chance_reading(balanced, low, high), []).append(stage)
     parts = [f"{reading}: {', '.join(found)}" for reading, found in groups.items()]
     if list(groups) == ["above chance"]:
         parts = [f"every stage is above chance (its whole {CONFIDENCE:.0%} interval lies above 1/7)"]

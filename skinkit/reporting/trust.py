@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .chance import read_against_chance
 from .calibration import expected_calibration_error, fit_temperature, reliability_table, temperature_scaled
 from .comparison import FINAL_STAGES
 from .intervals import CONFIDENCE
@@ -31,6 +32,7 @@ class StageTrust:
     stage: str
     pretrained: bool
     test: pd.DataFrame         # predictions_test.csv
+    balanced_accuracy: tuple   # on test: (score, interval low, interval high, chance reading)
     temperature: float         # fitted on validation
     ece_before: float          # on test
     ece_after: float
@@ -41,6 +43,11 @@ class StageTrust:
     roc: tuple                 # (false positive rates, true positive rates) on test
     screening: dict            # the validation melanoma threshold applied to test
 
+    @property
+    def vs_chance(self):
+        """The model's test balanced accuracy against chance: the reading of every notebook (chance.py)."""
+        return self.balanced_accuracy[3]
+
     def summary(self):
         """The numbers trust.json keeps for this stage (an undefined score is null)."""
         return without_nan({"temperature": self.temperature, "ece_test_before": self.ece_before,
@@ -49,6 +56,9 @@ class StageTrust:
                 "mel_specificity_test": self.screening["specificity"],
                 "referred_fraction_test": self.referral["referred_fraction"],
                 "balanced_accuracy_kept_test": self.referral["balanced_accuracy_kept"],
+                "balanced_accuracy_test": self.balanced_accuracy[0],
+                "balanced_accuracy_test_low": self.balanced_accuracy[1],
+                "balanced_accuracy_test_high": self.balanced_accuracy[2], "vs_chance_test": self.vs_chance,
                 "pretrained": self.pretrained, "test_images": len(self.test),
                 "referral": self.referral, "melanoma_screening": self.screening})
 
@@ -72,7 +82,9 @@ def analyse_stage(name, stage, runs_root, data_root, device=None, refer_fraction
                                  confidence, seed)
     config = read_json(Path(runs_root) / stage / "config.json")
     return StageTrust(
-        name=name, stage=stage, pretrained=bool(config["pretrained"]), test=test, temperature=temperature,
+        name=name, stage=stage, pretrained=bool(config["pretrained"]), test=test,
+        balanced_accuracy=read_against_chance(test_y, predicted_labels(test), confidence, seed),
+        temperature=temperature,
         ece_before=expected_calibration_error(test_p, test_y),
         ece_after=expected_calibration_error(scaled_test, test_y),
         reliability_before=reliability_table(test_p, test_y),

@@ -7,14 +7,14 @@ a group too small to score is named as such.
 """
 
 import math
-import textwrap
 
 import pandas as pd
 
 from .calibration import TEMPERATURE_RANGE
-from .chance import is_near_chance
-from .conclusion import TEXT_WIDTH, short_name
+from .chance import ABOVE_CHANCE, chance_clause
+from .conclusion import short_name, wrap_paragraphs
 from .intervals import CONFIDENCE
+from .narrative import ONE_ANSWER_SHARE
 from .subgroups import TOO_FEW
 
 
@@ -61,7 +61,7 @@ def melanoma_table(results, confidence=CONFIDENCE):
     """AUC and the validation-chosen screening threshold judged on test."""
     level = f"[{confidence:.0%}]"
     return pd.DataFrame({short_name(name): {
-        "mel vs rest AUC (test)": f"{s['mel_auc']:.3f}",
+        f"mel vs rest AUC (test) {level}": scored(s, "mel_auc"),
         f"threshold for >= {s['sensitivity_target']:.0%} sensitivity (val)": f"{s['threshold']:.3f}",
         f"sensitivity on test {level}": scored(s, "sensitivity"),
         f"specificity on test {level}": scored(s, "specificity"),
@@ -156,14 +156,43 @@ def sensitivity_reading(s, target):
             f"{s['sensitivity_high']:.2f}, so whether new images would meet it is not settled")
 
 
+def auc_reading(s):
+    """Whether the interval of the melanoma-vs-rest AUC lies above a coin toss (0.5)."""
+    if s["mel_auc_low"] > 0.5:
+        return "whose interval lies above 0.5 (a coin toss)"
+    if s["mel_auc_high"] < 0.5:
+        return "whose interval lies below 0.5 (a coin toss), so melanomas score lower than other lesions"
+    return "whose interval reaches 0.5 (a coin toss), so the ranking is not shown to beat chance"
+
+
+def top_class_clause(test):
+    """', and its top class is nv for every test image' when one class takes ONE_ANSWER_SHARE of them, else ''."""
+    shares = test["predicted"].value_counts(normalize=True)
+    if shares.iloc[0] < ONE_ANSWER_SHARE:
+        return ""
+    images = "every test image" if shares.iloc[0] == 1 else f"{shares.iloc[0]:.0%} of the test images"
+    return f", and its top class is {shares.index[0]} for {images}"
+
+
+def ranking_sentence(name, each):
+    """For a model not above chance whose AUC interval lies above 0.5: why the screen can still work."""
+    if each.vs_chance == ABOVE_CHANCE or not each.screening["mel_auc_low"] > 0.5:
+        return ""
+    return (f" {short_name(name)} is {each.vs_chance} in balanced accuracy{top_class_clause(each.test)}, yet its "
+            f"melanoma probability still ranks melanomas above the other lesions more often than a coin toss: "
+            f"the top class hides how that probability varies from image to image, so a threshold on it, as "
+            f"this screen sets, can still separate some melanomas from other lesions.")
+
+
 def melanoma_sentence(name, each):
-    """The AUC, and whether the sensitivity target the validation threshold was chosen for holds on test."""
+    """The AUC with its interval, whether the sensitivity target the validation threshold was chosen for
+    holds on test, and why a model at chance can still screen."""
     s = each.screening
     reading = sensitivity_reading(s, s["sensitivity_target"])
-    return (f"{short_name(name)}: melanoma-vs-rest AUC {s['mel_auc']:.3f} (0.5 is chance). At the threshold "
-            f"chosen on validation, test sensitivity is {scored(s, 'sensitivity', 2)}: {reading}; "
+    return (f"{short_name(name)}: melanoma-vs-rest AUC {scored(s, 'mel_auc')}, {auc_reading(s)}. At the "
+            f"threshold chosen on validation, test sensitivity is {scored(s, 'sensitivity', 2)}: {reading}; "
             f"specificity {s['specificity']:.2f}, so {1 - s['specificity']:.0%} of the other lesions would be "
-            f"flagged too.")
+            f"flagged too." + ranking_sentence(name, each))
 
 
 def separated_groups(rated, names):
@@ -176,13 +205,12 @@ def separated_groups(rated, names):
 
 
 def comparison_sentences(rated, results):
-    """Interval widths and separated groups of the models that are not at chance (whose group scores
+    """Interval widths and separated groups of the models above chance (the group scores of the others
     would only count the lesion classes each group holds)."""
     names = {each.stage: short_name(name) for name, each in results.items()}
-    at_chance = [each.stage for each in results.values()
-                 if is_near_chance(each.referral["balanced_accuracy_all"])]
+    at_chance = {each.stage: each.vs_chance for each in results.values() if each.vs_chance != ABOVE_CHANCE}
     one = len(at_chance) == 1
-    words = [f"{' and '.join(names[stage] for stage in at_chance)} {'is' if one else 'are'} at chance overall, "
+    words = [f"{chance_clause({names[stage]: reading for stage, reading in at_chance.items()})} overall, "
              f"so {'its' if one else 'their'} group scores only reflect how many lesion classes each group "
              f"holds: they are not compared."] if at_chance else []
     rated = rated[~rated["stage"].isin(at_chance)]
@@ -233,23 +261,20 @@ def claims_paragraph(results):
         words.append(f"{' and '.join(random)} started from random weights, not ImageNet's (pretrained: false): "
                      f"this is not the project report's transfer-learning result, and every number here "
                      f"describes {'models' if len(random) > 1 else 'a model'} trained from scratch.")
-    at_chance = [short_name(name) for name, each in results.items()
-                 if is_near_chance(each.referral["balanced_accuracy_all"])]
+    at_chance = {short_name(name): each.vs_chance for name, each in results.items()
+                 if each.vs_chance != ABOVE_CHANCE}
     if at_chance:
-        words.append(f"{' and '.join(at_chance)} {'are' if len(at_chance) > 1 else 'is'} at chance on the test "
-                     f"split: calibration and referral numbers of a model that cannot tell the classes apart "
-                     f"mean little.")
+        words.append(f"{chance_clause(at_chance)} on the test split: calibration and referral numbers of a "
+                     f"model not shown to tell the classes apart mean little.")
     return " ".join(words)
 
 
 def conclusion(results, subgroups, min_images, confidence=CONFIDENCE):
     """Notebook 8's conclusion, every number from the analysis, in paragraphs of TEXT_WIDTH."""
-    paragraphs = [
+    return wrap_paragraphs(
         "Calibration (scaling never changes a prediction, only how sure the model says it is). "
         + " ".join(calibration_sentence(name, each) for name, each in results.items()),
         "Referral. " + " ".join(referral_sentence(name, each, confidence) for name, each in results.items()),
         "Melanoma. " + " ".join(melanoma_sentence(name, each) for name, each in results.items()),
         subgroup_sentences(subgroups, results, min_images),
-        claims_paragraph(results)]
-    return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
-                       for paragraph in paragraphs)
+        claims_paragraph(results))

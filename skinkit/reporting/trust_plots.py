@@ -77,7 +77,8 @@ def plot_melanoma_roc(results):
     for colour, each in zip(("tab:blue", "tab:orange"), results.values()):
         fpr, tpr = each.roc
         point = each.screening
-        ax.plot(fpr, tpr, color=colour, label=f"{each.name}: AUC {point['mel_auc']:.3f}")
+        ax.plot(fpr, tpr, color=colour, label=f"{each.name}: AUC {point['mel_auc']:.3f} "
+                                              f"[{point['mel_auc_low']:.3f}, {point['mel_auc_high']:.3f}]")
         ax.plot(1 - point["specificity"], point["sensitivity"], marker="*", markersize=14, color=colour,
                 linestyle="none", label=f"{each.name}: threshold for sensitivity >= "
                                         f"{point['sensitivity_target']:.0%} on validation")

@@ -7,8 +7,9 @@ import pandas as pd
 import torch
 
 from ..errors import CheckpointError
-from ..files import atomic_path
+from ..files import atomic_path, read_json
 from ..grading.matrices import read_confusion_matrix
+from .recipes import RECIPES
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",
                    "seconds"]
@@ -45,6 +46,23 @@ def history_frame(result):
 def read_history(path):
     """history.csv as a table with every current column; those an older kit did not write are empty (NaN)."""
     return pd.read_csv(path).reindex(columns=HISTORY_COLUMNS)
+
+
+def recorded_epochs(run_dir):
+    """Epochs a run folder trained: the rows of its history.csv, else the epochs its config.json asked for."""
+    history = Path(run_dir) / "history.csv"
+    if history.is_file():
+        return len(read_history(history))
+    return read_json(Path(run_dir) / "config.json")["epochs"]
+
+
+def epochs_against_recipe(runs_root, stage):
+    """(stage, epochs trained, the recipe's epochs) of `stage` and of the stages it started from
+    (init_from), earliest first; the recipe's epochs are None for a stage not in RECIPES."""
+    config = read_json(Path(runs_root) / stage / "config.json")
+    earlier = epochs_against_recipe(runs_root, config["init_from"]) if config.get("init_from") else []
+    recipe = RECIPES.get(config.get("stage", stage))
+    return [*earlier, (stage, recorded_epochs(Path(runs_root) / stage), recipe.epochs if recipe else None)]
 
 
 def read_confusion(path):

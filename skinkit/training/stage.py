@@ -11,7 +11,9 @@ import torch
 import torchvision
 from torch import nn
 
-from ..reporting.chance import CHANCE_BALANCED_ACCURACY, always_majority_accuracy, is_near_chance, likely_causes
+from ..reporting.chance import (ABOVE_CHANCE, CHANCE_BALANCED_ACCURACY, READING_MEANS, always_majority_accuracy,
+                                likely_causes, read_against_chance)
+from ..reporting.intervals import CONFIDENCE
 from ..classes import CLASS_CODES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
 from ..errors import KitError
@@ -22,8 +24,8 @@ from ..reporting.plots import figure_label, plot_confusion_matrices
 from .precision import precision_for
 from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE
 from ..files import read_json, save_figure, write_csv, write_json
-from .run_folders import (HISTORY_SERIES, data_fingerprint, history_frame, load_checkpoint, read_confusion,
-                          read_history, save_checkpoint)
+from .run_folders import (HISTORY_SERIES, data_fingerprint, epochs_against_recipe, history_frame, load_checkpoint,
+                          read_confusion, read_history, save_checkpoint)
 from .loop import (TrainingResult, cpu_state, loss_and_optimizer, pick_device, predict_probabilities,
                    seed_everything, to_device, train_model)
 from ..reporting.predictions import predictions_path, write_predictions
@@ -66,19 +68,21 @@ class StageResult:
         return history_frame(self.training)
 
     def summary(self):
-        """The stage's result in words, read against chance (1/7) and the always-`nv` classifier."""
-        balanced, accuracy = self.metrics["balanced_accuracy"], self.metrics["accuracy"]
+        """The stage's result in words, read against chance (1/7, with its interval) and always answering `nv`."""
+        balanced, low, high, reading = read_against_chance(*labels_from_confusion(self.confusion))
         always_nv = always_majority_accuracy(self.confusion.sum(axis=1).tolist())
         rule = self.config.get("select_by", OLD_RUN_DEFAULTS["select_by"]).replace("_", " ")
         lines = [f"{self.config['stage']}: kept epoch {self.metrics['best_epoch']} of {len(self.history)} "
                  f"(highest validation {rule})",
-                 f"  validation balanced accuracy {balanced:.3f} (chance {CHANCE_BALANCED_ACCURACY:.3f}), "
-                 f"accuracy {accuracy:.3f} (always-nv {always_nv:.3f})"]
-        if is_near_chance(balanced):
-            causes = likely_causes(self.config["pretrained"], self.train_images, self.config["epochs"])
-            lines.append("  AT CHANCE LEVEL: this model is no better than guessing"
-                         + "".join(f"\n  - likely cause: {cause}" for cause in causes))
-        return "\n".join(lines)
+                 f"  validation balanced accuracy {balanced:.3f} ({CONFIDENCE:.0%} interval {low:.3f}-{high:.3f}, "
+                 f"chance {CHANCE_BALANCED_ACCURACY:.3f})",
+                 f"  validation accuracy {self.metrics['accuracy']:.3f} (always-nv {always_nv:.3f})"]
+        if reading == ABOVE_CHANCE:
+            return "\n".join([*lines, f"  {reading}: {READING_MEANS[reading]}"])
+        causes = likely_causes(self.config["pretrained"], self.train_images,
+                               epochs_against_recipe(self.run_dir.parent, self.config["stage"]))
+        return "\n".join([*lines, f"  {reading.upper()}: {READING_MEANS[reading]}",
+                          *(f"  - likely cause: {cause}" for cause in causes)])
 
 
 def require_stage(runs_root, stage):
