@@ -14,7 +14,7 @@ from skinkit.classes import CLASS_CODES
 from skinkit.reporting import comparison as compare
 from skinkit.reporting.comparison import (FINAL_STAGES, cost_table, latency_summary, mflops, per_class_f1,
                                           summary_table, validation_table)
-from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table
+from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table, wrap_paragraphs
 from skinkit.training.models import build_model
 from skinkit.training.run_folders import epochs_against_recipe
 from skinkit.training.stage import load_stage_model
@@ -163,6 +163,11 @@ def test_conclusion_lines_fit_the_notebook_width():
     table = comparison_table(pretrained=False, balanced=(1 / 7, 0.20))
     for line in conclusion(table, results(difference=(-0.1, 0.02), train_images=35)).splitlines():
         assert len(line) <= TEXT_WIDTH, line
+
+
+def test_paragraphs_are_wrapped_without_breaking_a_hyphenated_name():
+    text = wrap_paragraphs("x" * 72 + " MobileNetV3-Large is ahead.", None, "", "Second paragraph.")
+    assert text == "x" * 72 + "\nMobileNetV3-Large is ahead.\n\nSecond paragraph."
 
 
 def test_readable_table_has_models_as_columns_and_short_cells():
