@@ -30,20 +30,21 @@ def always_majority_accuracy(support):
     return support[CLASS_CODES.index(MAJORITY_CLASS)] / total if total else 0.0
 
 
-def exceeds_chance(value):
-    """True when a balanced accuracy (or an interval bound) lies above 1/7, rounding aside."""
-    return value > CHANCE_BALANCED_ACCURACY and not math.isclose(value, CHANCE_BALANCED_ACCURACY,
-                                                                  abs_tol=ROUNDING)
+def side_of_chance(value):
+    """1 when a balanced accuracy (or an interval bound) lies above 1/7, -1 below, 0 at it (rounding aside)."""
+    if math.isclose(value, CHANCE_BALANCED_ACCURACY, abs_tol=ROUNDING):
+        return 0
+    return 1 if value > CHANCE_BALANCED_ACCURACY else -1
 
 
 def chance_reading(balanced_accuracy, low, high):
     """'above chance', 'not clearly above chance', 'at chance' or 'below chance': a balanced accuracy
     and its interval against 1/7 (the one rule of every notebook)."""
-    if exceeds_chance(low):
+    if side_of_chance(low) > 0:
         return ABOVE_CHANCE
-    if high < CHANCE_BALANCED_ACCURACY and not math.isclose(high, CHANCE_BALANCED_ACCURACY, abs_tol=ROUNDING):
+    if side_of_chance(high) < 0:
         return "below chance"
-    return "not clearly above chance" if exceeds_chance(balanced_accuracy) else "at chance"
+    return "not clearly above chance" if side_of_chance(balanced_accuracy) > 0 else "at chance"
 
 
 def read_against_chance(y_true, y_pred, confidence=CONFIDENCE, seed=0):

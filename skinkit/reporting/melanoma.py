@@ -69,7 +69,8 @@ def screening_result(y_true, probabilities, threshold, confidence=CONFIDENCE, se
     options = {"confidence": confidence, "seed": seed}
     auc_low, auc_high = bootstrap_interval(melanoma_auc, y_true, melanoma_scores(probabilities), **options)
     result = {"threshold": threshold, "mel_auc": melanoma_roc(y_true, probabilities)[2], "mel_auc_low": auc_low,
-              "mel_auc_high": auc_high, "flagged": int(flagged.sum()), "melanomas": int((y_true == MELANOMA).sum())}
+              "mel_auc_high": auc_high, "flagged": int(flagged.sum()),
+              "melanomas": int((y_true == MELANOMA).sum())}
     for name, score in (("sensitivity", sensitivity), ("specificity", specificity)):
         low, high = bootstrap_interval(score, y_true, flagged, **options)
         result.update({name: float(score(y_true, flagged)), f"{name}_low": low, f"{name}_high": high})
