@@ -31,8 +31,9 @@ def melanoma_roc(y_true, probabilities):
 def melanoma_auc(y_true, scores):
     """Melanoma-vs-rest AUC along the last axis, for many bootstrap resamples at once (NaN without both kinds).
 
-    It is roc_auc_score's AUC computed from ranks (Mann-Whitney U, ties counting one half). (Called once per resample, roc_auc_score took about 3 ms a call here: 12 s for the two models of one
-    analysis, minutes for the worked solutions of notebook 08, which repeat it per setting.)
+    It is roc_auc_score's AUC, computed from ranks (Mann-Whitney U, ties counting one half): called once
+    per resample, roc_auc_score took about 3 ms a call here, 12 s for the two models of one analysis and
+    minutes for the worked solutions of notebook 08, which repeat it per setting.
     """
     is_melanoma = np.asarray(y_true) == MELANOMA
     melanomas = is_melanoma.sum(-1)
