@@ -38,8 +38,10 @@ def side_of_chance(value):
 
 
 def chance_reading(balanced_accuracy, low, high):
-    """'above chance', 'not clearly above chance', 'at chance' or 'below chance': a balanced accuracy
-    and its interval against 1/7 (the one rule of every notebook)."""
+    """A balanced accuracy and its interval against 1/7: the one chance rule of every notebook.
+
+    Returns 'above chance', 'not clearly above chance', 'at chance' or 'below chance'.
+    """
     if side_of_chance(low) > 0:
         return ABOVE_CHANCE
     if side_of_chance(high) < 0:
@@ -55,8 +57,7 @@ def read_against_chance(y_true, y_pred, confidence=CONFIDENCE, seed=0):
 
 
 def chance_clause(readings):
-    """'Large is at chance', 'Large and Small are at chance' or 'Large is at chance and Small is not
-    clearly above chance', from {name: reading}."""
+    """The readings {name: reading} as one clause, e.g. 'Large is at chance and Small is not clearly above chance'."""
     by_reading = {}
     for name, reading in readings.items():
         by_reading.setdefault(reading, []).append(name)

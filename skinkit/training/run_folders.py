@@ -57,8 +57,11 @@ def recorded_epochs(run_dir):
 
 
 def epochs_against_recipe(runs_root, stage):
-    """(stage, epochs trained, the recipe's epochs) of `stage` and of the stages it started from
-    (init_from), earliest first; the recipe's epochs are None for a stage not in RECIPES."""
+    """(stage, epochs trained, the recipe's epochs) of `stage` and the stages it started from, earliest first.
+
+    The stages it started from are followed through config.json's init_from; the recipe's epochs are
+    None for a stage not in RECIPES.
+    """
     config = read_json(Path(runs_root) / stage / "config.json")
     earlier = epochs_against_recipe(runs_root, config["init_from"]) if config.get("init_from") else []
     recipe = RECIPES.get(config.get("stage", stage))
