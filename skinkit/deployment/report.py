@@ -136,8 +136,9 @@ def int8_cost(name, record):
 
 
 def at_chance_clause(records):
-    """' Large is at chance (1/7 = 0.143).': the models whose int8 validation balanced accuracy, read with
-    its interval like every notebook's, is not above chance; or ''."""
+    """' Large is at chance (1/7 = 0.143).' for the models whose int8 validation score is not above chance, or ''.
+
+    The score is read with its interval, like every notebook's."""
     readings = {short_name(name): chance_reading(score["balanced_accuracy"], score["low"], score["high"])
                 for name, record in records.items() for score in [record["int8_vs_fp32"]["int8"]]}
     not_above = {name: reading for name, reading in readings.items() if reading != ABOVE_CHANCE}

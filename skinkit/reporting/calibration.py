@@ -45,8 +45,9 @@ def reliability_table(probabilities, y_true, bins=BINS):
 
 
 def logits_of(probabilities):
-    """Logits that give these probabilities: log p differs from the model's logits by one constant per
-    image, which softmax ignores, so dividing it by T is exactly temperature scaling."""
+    """Logits that give these probabilities (log p, up to one constant per image, which softmax ignores).
+
+    Dividing them by T is therefore exactly temperature scaling."""
     return np.log(np.clip(probabilities, SMALLEST_PROBABILITY, None))
 
 

@@ -89,8 +89,9 @@ def cost_table(models, repeats=30, warmup=5):
 
 
 def evaluate_test_split(model, data_root, image_size, device):
-    """(y_true, y_pred) of `model` on the held-out test split, for scripts (notebook 6 reads the saved
-    predictions_test.csv of each stage instead: see test_results)."""
+    """(y_true, y_pred) of `model` on the held-out test split, for scripts.
+
+    Notebook 6 reads the saved predictions_test.csv of each stage instead: see test_results."""
     test_set = SkinLesionDataset(Path(data_root) / "test")
     _, y_true, probabilities = predict_dataset(model, test_set, image_size, device)
     return y_true, probabilities.argmax(axis=1)
@@ -127,8 +128,9 @@ def save_test_matrix(out_dir, name, matrix, pretrained=True):
 
 
 def test_results(runs_root, data_root, device, out_dir, confidence=CONFIDENCE, seed=0):
-    """Each final model's one evaluation on the test split (its predictions_test.csv, predicted once);
-    writes and returns scores, intervals and matrices."""
+    """Each final model's one evaluation on the test split: writes and returns scores, intervals and matrices.
+
+    The answers come from its predictions_test.csv, predicted once."""
     tables = {name: stage_predictions(runs_root, stage, data_root, "test", device)
               for name, stage in FINAL_STAGES.items()}
     y_true = true_labels(next(iter(tables.values())))  # the same test images, in the same order, for both
@@ -165,8 +167,9 @@ def per_class_f1(counts):
 
 
 def summary_table(runs_root, costs, test):
-    """One row per final model: validation and test scores (with intervals), cost, weights, and the
-    epochs behind it ("epochs" in all; "training": run_folders.epochs_against_recipe of its stages)."""
+    """One row per final model: validation and test scores (with intervals), cost, weights and epochs.
+
+    "epochs" counts all of them; "training" is run_folders.epochs_against_recipe of its stages."""
     validation = validation_table(runs_root, FINAL_STAGES.values())
     validation.index = list(FINAL_STAGES)
     scores = ["accuracy", "balanced_accuracy", "macro_f1"]

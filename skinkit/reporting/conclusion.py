@@ -17,8 +17,9 @@ NOISY_LATENCY_SPREAD = 0.25
 
 
 def wrap_paragraphs(*paragraphs):
-    """Paragraphs wrapped to TEXT_WIDTH, a blank line between (None and empty ones left out); a word or
-    a hyphenated name is never broken."""
+    """Paragraphs wrapped to TEXT_WIDTH, a blank line between (None and empty ones left out).
+
+    A word or a hyphenated name is never broken."""
     return "\n\n".join(textwrap.fill(paragraph, TEXT_WIDTH, break_long_words=False, break_on_hyphens=False)
                        for paragraph in paragraphs if paragraph)
 

@@ -185,8 +185,9 @@ def ranking_sentence(name, each):
 
 
 def melanoma_sentence(name, each):
-    """The AUC with its interval, whether the sensitivity target the validation threshold was chosen for
-    holds on test, and why a model at chance can still screen."""
+    """The AUC with its interval, whether the validation threshold's sensitivity target holds on test, and more.
+
+    The "more": why a model at chance can still screen."""
     s = each.screening
     reading = sensitivity_reading(s, s["sensitivity_target"])
     return (f"{short_name(name)}: melanoma-vs-rest AUC {scored(s, 'mel_auc')}, {auc_reading(s)}. At the "
@@ -205,8 +206,9 @@ def separated_groups(rated, names):
 
 
 def comparison_sentences(rated, results):
-    """Interval widths and separated groups of the models above chance (the group scores of the others
-    would only count the lesion classes each group holds)."""
+    """Interval widths and separated groups of the models above chance.
+
+    The group scores of the others would only count the lesion classes each group holds."""
     names = {each.stage: short_name(name) for name, each in results.items()}
     at_chance = {each.stage: each.vs_chance for each in results.values() if each.vs_chance != ABOVE_CHANCE}
     one = len(at_chance) == 1
