@@ -22,13 +22,13 @@ from skinkit.classes import CLASS_CODES
 from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.reporting.conclusion import TEXT_WIDTH
-from skinkit.deployment import exercises as deployment_exercises
 from skinkit.deployment import export, quantize, report
 from skinkit.deployment.contract import input_size
 from skinkit.deployment.inputs import crop_to_input
 from skinkit.deployment.predict import PhotoError, classify_photo, load_classifier
 from skinkit.deployment.runtime import ModelFileError, OnnxClassifier
 from skinkit.errors import KitError
+from skinkit.exercises.deployment import confidence_reading, latency_reading, quantization_reading, striped_picture
 from skinkit.training.models import build_model
 from skinkit.files import write_json
 from skinkit.training.run_folders import save_checkpoint
@@ -449,11 +449,11 @@ def test_expected_errors_are_kit_errors_with_their_own_title(error, old_base):
 def test_solution_readings_follow_their_numbers(tmp_path):
     timings = pd.DataFrame({"fp32 ms": [1.0, 1.4, 1.2], "int8 ms": [3.0, 3.1, 3.0]},
                            index=pd.Index([5, 5, 100], name="timed runs"))
-    assert "moved by up to 0.40 ms" in flat(deployment_exercises.latency_reading(timings))
-    assert "differ by 1.80 ms, larger than that" in flat(deployment_exercises.latency_reading(timings))
+    assert "moved by up to 0.40 ms" in flat(latency_reading(timings))
+    assert "differ by 1.80 ms, larger than that" in flat(latency_reading(timings))
     candidates = pd.DataFrame({"agreement": [0.9, 0.8]}, index=["per-channel", "per-tensor"])
-    assert flat(deployment_exercises.quantization_reading(candidates)).endswith("Better here: per-channel.")
+    assert flat(quantization_reading(candidates)).endswith("Better here: per-channel.")
     tops = pd.DataFrame({"top class": ["mel", "nv"], "probability": [0.8, 0.9]}, index=["lesion photo", "stripes"])
-    assert "nv with probability 0.90, no lower than" in deployment_exercises.confidence_reading(tops)
-    picture = Image.open(deployment_exercises.striped_picture(tmp_path / "new" / "stripes.png"))
+    assert "nv with probability 0.90, no lower than" in confidence_reading(tops)
+    picture = Image.open(striped_picture(tmp_path / "new" / "stripes.png"))
     assert picture.mode == "L" and len(set(np.asarray(picture).ravel())) == 2

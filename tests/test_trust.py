@@ -11,6 +11,7 @@ from scipy.special import softmax
 from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
 
 from skinkit.classes import CLASS_CODES
+from skinkit.exercises.trust import analyses_by_setting, changes_between, interval_widths, referral_rows, screening_rows
 from skinkit.reporting import calibration, melanoma, referral, subgroups, trust
 from skinkit.reporting import stage_predictions as saved
 from skinkit.reporting import trust_conclusion as words
@@ -393,34 +394,29 @@ def test_flagged_images_count_the_melanomas_among_them(analysed):
 # --- notebook 08's worked solutions ------------------------------------------------------------------------
 
 def test_another_seed_moves_only_interval_bounds(analysed):
-    from skinkit.reporting import trust_exercises
     runs = analysed[0]
-    changes = trust_exercises.changes_between(trust_exercises.analyses_by_setting(runs, SAMPLE, "seed", (0, 1)))
+    changes = changes_between(analyses_by_setting(runs, SAMPLE, "seed", (0, 1)))
     changed = changes.index[changes["changed"]]
     assert len(changed) > 0 and all(name.endswith(("_low", "_high")) for name in changed)
     assert not changes.loc["small_finetune / temperature", "changed"]
 
 
 def test_referral_and_screening_rows_follow_the_setting(analysed):
-    from skinkit.reporting import trust_exercises
     runs = analysed[0]
-    referrals = trust_exercises.referral_rows(trust_exercises.analyses_by_setting(runs, SAMPLE, "refer_fraction",
-                                                                                  (0.1, 0.5)))
+    referrals = referral_rows(analyses_by_setting(runs, SAMPLE, "refer_fraction", (0.1, 0.5)))
     small = referrals[referrals["model"] == "Small"].set_index("share asked (validation)")["referred on test"]
     assert small[0.1] < small[0.5]
-    screening = trust_exercises.screening_rows(trust_exercises.analyses_by_setting(runs, SAMPLE, "sensitivity_target",
-                                                                                   (0.5, 1.0)))
+    screening = screening_rows(analyses_by_setting(runs, SAMPLE, "sensitivity_target", (0.5, 1.0)))
     small = screening[screening["model"] == "Small"].set_index("target (validation)")
     assert small.at[1.0, "threshold"] <= small.at[0.5, "threshold"]
     assert small.at[1.0, "specificity"] <= small.at[0.5, "specificity"]
 
 
 def test_interval_widths_times_the_square_root_of_n():
-    from skinkit.reporting import trust_exercises
     groups = pd.DataFrame({"stage": "s", "attribute": "sex", "group": ["female", "male", "tiny"], "n": [100, 25, 4],
                            "balanced_accuracy": [0.5, 0.5, np.nan], "low": [0.45, 0.4, np.nan],
                            "high": [0.55, 0.6, np.nan]})
-    widths = trust_exercises.interval_widths(groups)
+    widths = interval_widths(groups)
     assert widths["group"].tolist() == ["female", "male"]
     assert widths["width_times_sqrt_n"].tolist() == pytest.approx([1.0, 1.0])
-    assert trust_exercises.interval_widths(None).empty
+    assert interval_widths(None).empty

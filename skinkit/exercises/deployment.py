@@ -11,17 +11,17 @@ import pandas as pd
 from PIL import Image
 
 from ..data.prepare import SQUARE_SIZE
+from ..deployment.checks import LATENCY_THREADS, latency
+from ..deployment.contract import input_size
+from ..deployment.export import training_subsets
+from ..deployment.predict import classify_photo, top_classes, top_text
+from ..deployment.quantize import CANDIDATES, quantize_checked
+from ..deployment.report import photo_evidence
+from ..deployment.runtime import OnnxClassifier
 from ..files import read_json
 from ..reporting.comparison import FINAL_STAGES
 from ..reporting.conclusion import short_name
 from ..reporting.gradcam import rank_correlation
-from .checks import LATENCY_THREADS, latency
-from .contract import input_size
-from .export import training_subsets
-from .predict import classify_photo, top_classes, top_text
-from .quantize import CANDIDATES, quantize_checked
-from .report import photo_evidence
-from .runtime import OnnxClassifier
 
 VARIANTS = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 

@@ -8,8 +8,8 @@ import math
 
 import pandas as pd
 
-from .conclusion import short_name
-from .trust import analyse_final_models, trust_summary
+from ..reporting.conclusion import short_name
+from ..reporting.trust import analyse_final_models, trust_summary
 
 
 def analyses_by_setting(runs_root, data_root, setting, values, **options):

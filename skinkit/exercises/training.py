@@ -1,43 +1,29 @@
-"""What the worked solutions (notebooks/solutions/) compute: short experiments on finished runs.
+"""What the worked solutions of notebooks 01-05 compute: the data's shares and the training stages.
 
-The solutions answer the "Try it yourself" exercises in seconds on the bundled sample: they
-read the run folders the course notebooks wrote, take a few optimizer steps from a stage's
-starting point, or train one changed recipe into a folder of its own
-(`<runs>/exercises/<name>/`), never into a course notebook's run folder.
+Selection rules, oversampling and loss shares, a changed recipe trained into
+`<runs>/exercises/<name>/`, a few optimizer steps per learning rate from a stage's starting
+point, and the learning curves in words.
 """
 
 import copy
 import dataclasses
 import itertools
-import statistics
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .classes import CLASS_CODES, NUM_CLASSES
-from .data.dataset import SkinLesionDataset
-from .data.loaders import stage_loaders
-from .errors import KitError
-from .reporting.comparison import FINAL_STAGES, latency_samples_ms, latency_summary
-from .reporting.conclusion import NOISY_LATENCY_SPREAD
-from .reporting.gradcam import layer_gradcam, model_inputs, randomised_copy, rank_correlation, with_confidence
-from .reporting.stage_predictions import evaluate_test_split, stage_predictions
-from .reporting.intervals import difference_interval, score_interval
-from .reporting.metrics import summary_metrics
-from .reporting.narrative import paragraph
-from .training.loop import (batch_to_device, kept_epoch, loss_and_optimizer, pick_device, predict_labels,
-                            seed_everything, to_device)
-from .training.recipes import SELECTION_RULES
-from .files import read_json
-from .training.stage import load_finished, load_stage_model, require_stage, run_stage, stage_model
-
-
-class MissingExplanations(KitError, RuntimeError):
-    """Notebook 7 has not written explanations.csv into the run folder."""
-
-    title = "Run notebook 07 first"
+from ..classes import CLASS_CODES, NUM_CLASSES
+from ..data.dataset import SkinLesionDataset
+from ..data.loaders import stage_loaders
+from ..files import read_json
+from ..reporting.metrics import summary_metrics
+from ..reporting.narrative import paragraph
+from ..training.loop import (batch_to_device, kept_epoch, loss_and_optimizer, pick_device, predict_labels,
+                             seed_everything, to_device)
+from ..training.recipes import SELECTION_RULES
+from ..training.stage import load_finished, require_stage, run_stage, stage_model
 
 
 def finished_stage(runs_root, stage):
@@ -151,89 +137,6 @@ def learning_rate_probe(settings, rates, steps=3, batch_size=None, validate=Fals
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "learning rate"
     return frame
-
-
-def latency_spread(models, repeat_counts, image_size=224):
-    """For each number of timed runs: each model's median latency, quartiles and whether the conclusion calls it rough."""
-    rows = []
-    for run, repeats in enumerate(repeat_counts, start=1):
-        for name, timings in latency_samples_ms(models, image_size, repeats=repeats).items():
-            summary = latency_summary(timings)
-            spread = (summary["cpu_latency_q3_ms"] - summary["cpu_latency_q1_ms"]) / summary["cpu_latency_ms"]
-            rows.append({"run": run, "repeats": repeats, "model": name, **summary, "spread / median": spread,
-                         "rough": spread > NOISY_LATENCY_SPREAD})
-    return pd.DataFrame(rows).drop(columns="timed_runs")
-
-
-def test_predictions(models, data_root, image_size, device=None):
-    """(y_true, {name: y_pred}) of each model on the test split, the same images in the same order."""
-    device = device or pick_device()
-    labels = {name: evaluate_test_split(model, data_root, image_size, device) for name, model in models.items()}
-    return next(iter(labels.values()))[0], {name: y_pred for name, (_, y_pred) in labels.items()}
-
-
-def interval_table(y_true, predicted, settings):
-    """Balanced-accuracy intervals of each model and of their difference, per (confidence, seed) in `settings`."""
-    (first, a), (second, b) = predicted.items()
-    rows = []
-    for confidence, seed in settings:
-        options = {"confidence": confidence, "seed": seed}
-        row = {"confidence": confidence, "seed": seed}
-        for name, y_pred in predicted.items():
-            row[f"{name} low"], row[f"{name} high"] = score_interval("balanced_accuracy", y_true, y_pred, **options)
-        row["difference low"], row["difference high"] = difference_interval("balanced_accuracy", y_true, a, b,
-                                                                             **options)
-        row["separates"] = row["difference low"] > 0 or row["difference high"] < 0
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def mistake_pairs(table, count):
-    """How often each 'true -> predicted' pair occurs among the `count` most confident mistakes."""
-    wrong = table[table["true"] != table["predicted"]].nlargest(count, "confidence")
-    return (wrong["true"] + " -> " + wrong["predicted"]).value_counts()
-
-
-def explained_rows(runs_root):
-    """Notebook 7's explanations.csv (which images it explained, for which class), or a one-line error."""
-    path = Path(runs_root) / "explain" / "explanations.csv"
-    if not path.is_file():
-        raise MissingExplanations(f"No {path}. Run notebooks/07_explaining_predictions.ipynb first "
-                                  "(with the same data and run folder).")
-    return pd.read_csv(path)
-
-
-def median_correlation(maps, others):
-    """Median Spearman rank correlation of paired maps (constant maps left out)."""
-    values = [rank_correlation(a, b) for a, b in zip(maps.cpu(), others.cpu())]
-    kept = [value for value in values if not np.isnan(value)]
-    return statistics.median(kept) if kept else float("nan")
-
-
-def seed_check(runs_root, data_root, image_size, seeds=(0, 1), device=None):
-    """Per fine-tuned model, on notebook 7's images: trained vs each random draw, and draw vs draw (medians)."""
-    device = device or pick_device()
-    rows, dataset = explained_rows(runs_root), SkinLesionDataset(Path(data_root) / "val")
-    result = {}
-    for name, stage in FINAL_STAGES.items():
-        model = to_device(load_stage_model(runs_root, stage)[0], device)
-        chosen = rows[rows["stage"] == stage]
-        positions = pd.Index(dataset.img_labels["file"]).get_indexer(chosen["file"])
-        inputs = model_inputs(model, torch.stack([dataset.image(i) for i in positions]), image_size)
-        targets = [CLASS_CODES.index(code) for code in chosen["predicted"]]
-        trained = layer_gradcam(model, inputs, targets)
-        draws = [layer_gradcam(randomised_copy(model, seed), inputs, targets) for seed in seeds]
-        result[name] = {**{f"trained vs random (seed {seed})": median_correlation(trained, draw)
-                           for seed, draw in zip(seeds, draws)},
-                        f"random (seed {seeds[0]}) vs random (seed {seeds[1]})": median_correlation(*draws),
-                        "images": len(chosen)}
-    return pd.DataFrame.from_dict(result, orient="index")
-
-
-def validation_predictions(runs_root, data_root):
-    """{model name: one row per validation image (true, predicted, confidence)} of both fine-tuned models."""
-    return {name: with_confidence(stage_predictions(runs_root, stage, data_root, "val"))
-            for name, stage in FINAL_STAGES.items()}
 
 
 def curve_reading(history):
