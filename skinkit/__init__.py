@@ -1,7 +1,8 @@
 """skinkit: transfer learning on dermatoscopic skin-lesion images with MobileNetV3.
 
 What the notebooks and outside scripts call, importable from `skinkit` itself (listed in
-docs/development.md); everything else lives in skinkit.data, skinkit.training and skinkit.reporting.
+docs/development.md); everything else lives in the subpackages: skinkit.data, skinkit.training,
+skinkit.reporting, skinkit.deployment, skinkit.grading and skinkit.exercises (the worked solutions).
 
 The names are imported on first use (PEP 562), so `import skinkit` and commands that do not
 train, like `python -m skinkit grade`, start without loading PyTorch.
