@@ -15,6 +15,7 @@ from skinkit.exercises.trust import analyses_by_setting, changes_between, interv
 from skinkit.reporting import calibration, melanoma, referral, subgroups, trust
 from skinkit.reporting import stage_predictions as saved
 from skinkit.reporting import trust_conclusion as words
+from skinkit.reporting.chance import chance_reading
 from skinkit.reporting.comparison import FINAL_STAGES
 from skinkit.reporting.intervals import bootstrap_interval, stratified_resamples
 from skinkit.files import write_json
@@ -293,6 +294,22 @@ def test_the_conclusion_follows_the_numbers(analysed):
     finally:
         for each in results.values():
             each.pretrained = False
+
+
+def test_a_model_at_chance_is_flagged_before_its_calibration_numbers(analysed):
+    _, results, groups, _ = analysed
+    large, small = results["MobileNetV3-Large"], results["MobileNetV3-Small"]
+    saved = large.balanced_accuracy, small.balanced_accuracy
+    try:
+        large.balanced_accuracy = (1 / 7, 1 / 7, 1 / 7, chance_reading(1 / 7, 1 / 7, 1 / 7))
+        small.balanced_accuracy = (0.6, 0.5, 0.7, chance_reading(0.6, 0.5, 0.7))
+        calibration = " ".join(words.conclusion(results, groups, 15).split("\n\n")[0].split())
+        assert calibration.index("Large is at chance on the test split, so read its calibration") \
+            < calibration.index(f"{large.ece_before:.3f} -> {large.ece_after:.3f}")
+        large.balanced_accuracy = small.balanced_accuracy
+        assert "mean little" not in words.conclusion(results, groups, 15)
+    finally:
+        large.balanced_accuracy, small.balanced_accuracy = saved
 
 
 @pytest.mark.parametrize("low, high, reading", [(0.01, 0.2, "excludes zero: on these test images referral helped"),

@@ -263,19 +263,25 @@ def claims_paragraph(results):
         words.append(f"{' and '.join(random)} started from random weights, not ImageNet's (pretrained: false): "
                      f"this is not the project report's transfer-learning result, and every number here "
                      f"describes {'models' if len(random) > 1 else 'a model'} trained from scratch.")
+    return " ".join(words)
+
+
+def chance_caution(results):
+    """A warning for the models not above chance, put before the numbers it concerns ('' when there are none)."""
     at_chance = {short_name(name): each.vs_chance for name, each in results.items()
                  if each.vs_chance != ABOVE_CHANCE}
-    if at_chance:
-        words.append(f"{chance_clause(at_chance)} on the test split: calibration and referral numbers of a "
-                     f"model not shown to tell the classes apart mean little.")
-    return " ".join(words)
+    if not at_chance:
+        return ""
+    return (f"{chance_clause(at_chance)} on the test split, so read {'its' if len(at_chance) == 1 else 'their'} "
+            f"calibration and referral numbers below with care: those of a model not shown to tell the classes "
+            f"apart mean little. ")
 
 
 def conclusion(results, subgroups, min_images, confidence=CONFIDENCE):
     """Notebook 8's conclusion, every number from the analysis, in paragraphs of TEXT_WIDTH."""
     return wrap_paragraphs(
         "Calibration (scaling never changes a prediction, only how sure the model says it is). "
-        + " ".join(calibration_sentence(name, each) for name, each in results.items()),
+        + chance_caution(results) + " ".join(calibration_sentence(name, each) for name, each in results.items()),
         "Referral. " + " ".join(referral_sentence(name, each, confidence) for name, each in results.items()),
         "Melanoma. " + " ".join(melanoma_sentence(name, each) for name, each in results.items()),
         subgroup_sentences(subgroups, results, min_images),
