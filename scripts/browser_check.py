@@ -348,14 +348,17 @@ def open_notebook(browser, lab, name, messages):
     return page
 
 
+# True while a cell runs or waits its turn: its prompt shows [*].
+CELL_QUEUED_JS = ("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+                  ".some(p => p.innerText.includes('[*]'))")
+
+
 def kernel_busy(page):
     """True while the notebook's kernel works or a cell waits its turn ([*])."""
-    return page.evaluate("""() => {
+    return page.evaluate(f"""() => {{
         const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
-        const waiting = [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]
-            .some(p => p.innerText.includes('[*]'));
-        return waiting || !status || status.dataset.status !== 'idle';
-    }""")
+        return ({CELL_QUEUED_JS})() || !status || status.dataset.status !== 'idle';
+    }}""")
 
 
 def wait_until_idle(page, timeout, notebook):
@@ -378,8 +381,7 @@ def run_all(page, timeout, notebook):
     """Run All Cells, wait for the first cell to be queued, then until the kernel is done."""
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
     menu(page, "Run", "Run All Cells")
-    page.wait_for_function("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
-                           ".some(p => p.innerText.includes('[*]'))", timeout=30_000)
+    page.wait_for_function(CELL_QUEUED_JS, timeout=30_000)
     wait_until_idle(page, timeout, notebook)
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from ..reporting.comparison import latency_summary, timings_in_turns_ms
-from ..reporting.intervals import CONFIDENCE, difference_interval, score_interval
-from ..reporting.metrics import balanced_accuracy
+from ..reporting.chance import read_against_chance
+from ..reporting.intervals import CONFIDENCE, difference_interval
 from .runtime import OnnxClassifier, probabilities
 
 LATENCY_THREADS = 1
@@ -23,8 +23,8 @@ def onnx_vs_pytorch(pytorch, onnx):
 
 def scored(y_true, y_pred, confidence, seed):
     """Balanced accuracy of `y_pred` and the bounds of its bootstrap interval."""
-    low, high = score_interval("balanced_accuracy", y_true, y_pred, confidence=confidence, seed=seed)
-    return {"balanced_accuracy": float(balanced_accuracy(y_true, y_pred)), "low": low, "high": high}
+    score, low, high, _ = read_against_chance(y_true, y_pred, confidence, seed)
+    return {"balanced_accuracy": score, "low": low, "high": high}
 
 
 def int8_vs_fp32(y_true, fp32, int8, confidence=CONFIDENCE, seed=0):

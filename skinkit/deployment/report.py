@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..classes import CLASS_CODES
 from ..reporting import gradcam
-from ..reporting.chance import ABOVE_CHANCE, CHANCE_BALANCED_ACCURACY, chance_clause, chance_reading
+from ..reporting.chance import CHANCE_BALANCED_ACCURACY, chance_clause, chance_reading, not_above_chance
 from ..reporting.conclusion import TEXT_WIDTH, latency_reading, latency_sentence, short_name, wrap_paragraphs
 from ..reporting.plots import heatmap_panel
 from ..training.stage import load_stage_model
@@ -141,7 +141,7 @@ def at_chance_clause(records):
     The score is read with its interval, like every notebook's."""
     readings = {short_name(name): chance_reading(score["balanced_accuracy"], score["low"], score["high"])
                 for name, record in records.items() for score in [record["int8_vs_fp32"]["int8"]]}
-    not_above = {name: reading for name, reading in readings.items() if reading != ABOVE_CHANCE}
+    not_above = not_above_chance(readings)
     if not not_above:
         return ""
     return f" {chance_clause(not_above)} (1/7 = {CHANCE_BALANCED_ACCURACY:.3f})."

@@ -56,6 +56,11 @@ def read_against_chance(y_true, y_pred, confidence=CONFIDENCE, seed=0):
     return score, low, high, chance_reading(score, low, high)
 
 
+def not_above_chance(readings):
+    """The entries of {name: reading} whose reading is not 'above chance'."""
+    return {name: reading for name, reading in readings.items() if reading != ABOVE_CHANCE}
+
+
 def chance_clause(readings):
     """The readings {name: reading} as one clause, e.g. 'Large is at chance and Small is not clearly above chance'."""
     by_reading = {}

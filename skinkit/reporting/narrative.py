@@ -16,9 +16,9 @@ from ..training.loop import kept_epoch
 from ..training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from ..files import read_json
 from ..training.run_folders import read_confusion, read_history
-from .chance import CHANCE_BALANCED_ACCURACY, chance_reading
+from .chance import CHANCE_BALANCED_ACCURACY, chance_reading, read_against_chance
 from .conclusion import wrap_paragraphs
-from .intervals import CONFIDENCE, score_interval
+from .intervals import CONFIDENCE
 from .metrics import classification_table, labels_from_confusion
 
 # The classes the recipe repeats most often in training: the rarest of HAM10000.
@@ -78,9 +78,9 @@ def validation_scores(run_dir, confidence=CONFIDENCE):
     """(balanced accuracy, interval low, interval high, per-class recall) of a finished stage."""
     counts = read_confusion(Path(run_dir) / "confusion_matrix.csv")
     y_true, y_pred = labels_from_confusion(counts)
-    low, high = score_interval("balanced_accuracy", y_true, y_pred, confidence=confidence)
+    balanced, low, high, _ = read_against_chance(y_true, y_pred, confidence)
     recall = classification_table(y_true, y_pred)["recall"][counts.sum(axis=1) > 0]
-    return read_json(Path(run_dir) / "metrics.json")["balanced_accuracy"], low, high, recall
+    return balanced, low, high, recall
 
 
 def with_interval(score, low, high):

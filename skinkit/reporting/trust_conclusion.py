@@ -11,7 +11,7 @@ import math
 import pandas as pd
 
 from .calibration import TEMPERATURE_RANGE
-from .chance import ABOVE_CHANCE, chance_clause
+from .chance import ABOVE_CHANCE, chance_clause, not_above_chance
 from .conclusion import short_name, wrap_paragraphs
 from .intervals import CONFIDENCE
 from .narrative import ONE_ANSWER_SHARE
@@ -210,7 +210,7 @@ def comparison_sentences(rated, results):
 
     The group scores of the others would only count the lesion classes each group holds."""
     names = {each.stage: short_name(name) for name, each in results.items()}
-    at_chance = {each.stage: each.vs_chance for each in results.values() if each.vs_chance != ABOVE_CHANCE}
+    at_chance = not_above_chance({each.stage: each.vs_chance for each in results.values()})
     one = len(at_chance) == 1
     words = [f"{chance_clause({names[stage]: reading for stage, reading in at_chance.items()})} overall, "
              f"so {'its' if one else 'their'} group scores only reflect how many lesion classes each group "
@@ -268,8 +268,7 @@ def claims_paragraph(results):
 
 def chance_caution(results):
     """A warning for the models not above chance, put before the numbers it concerns ('' when there are none)."""
-    at_chance = {short_name(name): each.vs_chance for name, each in results.items()
-                 if each.vs_chance != ABOVE_CHANCE}
+    at_chance = not_above_chance({short_name(name): each.vs_chance for name, each in results.items()})
     if not at_chance:
         return ""
     return (f"{chance_clause(at_chance)} on the test split, so read {'its' if len(at_chance) == 1 else 'their'} "
