@@ -3,10 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Only make browser-check needs Playwright (the Python package, no browser download), so a
-# student's setup stays without it; the browser itself is Debian's chromium package.
-BROWSER_INSTALLED := $(VENV)/.browser-installed
-PLAYWRIGHT := playwright>=1.40,<2
+# The developer tools (pytest, nbval, ruff, import-linter, Playwright) stay out of a student's
+# setup; make test and make browser-check add them. The browser is Debian's chromium package.
+DEV_INSTALLED := $(VENV)/.dev-installed
 CELL_TIMEOUT := 600
 
 .PHONY: setup run test smoke lab bench browser-check clean-runs data student-copy
@@ -36,7 +35,9 @@ data: $(INSTALLED)
 ## which read the run folders the course notebooks wrote. nbval compares the cells marked
 ## NBVAL_CHECK_OUTPUT with notebooks/reference_outputs.json, after the sanitizer masks what
 ## differs between machines.
-test: $(INSTALLED)
+test: $(DEV_INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
 	runs=$$(mktemp -d) && SKINKIT_SMOKE=1 SKINKIT_RUNS=$$runs $(BIN)/python -m pytest \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
@@ -54,21 +55,21 @@ bench: $(INSTALLED)
 
 ## make browser-check: every notebook, then every worked solution, in smoke mode in JupyterLab in a real Chromium
 ## (screenshots in runs/browser/)
-browser-check: $(BROWSER_INSTALLED)
+browser-check: $(DEV_INSTALLED)
 	$(BIN)/python scripts/browser_check.py
 
-$(BROWSER_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet '$(PLAYWRIGHT)'
-	touch $(BROWSER_INSTALLED)
+$(DEV_INSTALLED): $(INSTALLED) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_INSTALLED)
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab notebooks/
 
-## make student-copy: the committed kit as dist/skinkit-student.zip, without the worked solutions
+## make student-copy: the committed kit as dist/skinkit-student.zip, without the worked solutions and their helpers (skinkit/exercises)
 student-copy:
 	mkdir -p dist
-	git archive --format=zip --prefix=skinkit/ -o dist/skinkit-student.zip HEAD -- . ':(exclude)notebooks/solutions'
-	@echo "dist/skinkit-student.zip: the kit as committed, without notebooks/solutions/"
+	git archive --format=zip --prefix=skinkit/ -o dist/skinkit-student.zip HEAD -- . ':(exclude)notebooks/solutions' ':(exclude)skinkit/exercises'
+	@echo "dist/skinkit-student.zip: the kit as committed, without notebooks/solutions/ and skinkit/exercises/"
 
 clean-runs:
 	rm -rf runs/smoke

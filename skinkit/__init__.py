@@ -18,7 +18,7 @@ _SOURCES = {
     ".data.loaders": ["make_loader", "stage_loaders"],
     ".errors": ["KitError"],
     ".reporting.comparison": ["test_results"],
-    ".reporting.metrics": ["classification_table", "confusion_matrix", "metrics_report", "summary_metrics"],
+    ".metrics": ["classification_table", "confusion_matrix", "metrics_report", "summary_metrics"],
     ".reporting.stage_predictions": ["evaluate_test_split"],
     ".training.loop": ["pick_device", "predict_labels", "seed_everything", "train_model"],
     ".training.models": ["build_model", "count_parameters", "set_base_trainable", "unfreeze"],

@@ -7,12 +7,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .deployment import cli as deployment
 from .data.download import BASE_URL, DEFAULT_OUT, download
-from .errors import KitError, one_line
-from .grading import cli as grading
 from .data.ham10000 import HAM10000_IMAGES
 from .data.prepare import PRESETS, prepare
+from .deployment import cli as deployment
+from .errors import KitError, one_line
+from .grading import cli as grading
 from .training.recipes import IMAGE_SIZE, PRECISIONS, RECIPES, SELECTION_RULES
 
 

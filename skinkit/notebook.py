@@ -9,9 +9,9 @@ from pathlib import Path
 from .classes import CLASS_CODES
 from .data.dataset import check_data_root
 from .files import project_root
+from .training.loop import pick_device
 from .training.recipes import IMAGE_SIZE, RECIPES
 from .training.stage import require_stage, run_stage
-from .training.loop import pick_device
 
 SMOKE_EPOCHS = 1
 SMOKE_IMAGE_SIZE = 64

@@ -43,7 +43,7 @@ def make_ham10000(root, lesions_per_class=None, lesion_sizes=DEFAULT_LESION_SIZE
     """Write a fake HAM10000 source (HAM10000_metadata.csv + images/*.jpg) into `root`."""
     root = Path(root)
     if lesions_per_class is None:
-        lesions_per_class = {code: 20 for code in CLASS_CODES}
+        lesions_per_class = dict.fromkeys(CLASS_CODES, 20)
     meta = lesion_plan(lesions_per_class, lesion_sizes)
     (root / "images").mkdir(parents=True)
     for seed, image_id in enumerate(meta["image_id"]):

@@ -12,8 +12,14 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from skinkit.data.ham10000 import (ISIC_GROUND_TRUTH_CSV, ISIC_GROUND_TRUTH_DIR, ISIC_GROUPINGS_CSV,
-                                   ISIC_IMAGES_DIR, ISIC_METADATA_CSV, ONE_HOT_COLUMNS)
+from skinkit.data.ham10000 import (
+    ISIC_GROUND_TRUTH_CSV,
+    ISIC_GROUND_TRUTH_DIR,
+    ISIC_GROUPINGS_CSV,
+    ISIC_IMAGES_DIR,
+    ISIC_METADATA_CSV,
+    ONE_HOT_COLUMNS,
+)
 
 from .conftest import SAMPLE_ROOT
 

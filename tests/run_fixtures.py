@@ -6,9 +6,9 @@ from scipy.special import softmax
 
 from skinkit.classes import CLASS_CODES, NUM_CLASSES
 from skinkit.data.dataset import list_labelled_images
+from skinkit.files import write_json
 from skinkit.reporting.predictions import predictions_path, write_predictions
 from skinkit.training.models import build_model
-from skinkit.files import write_json
 from skinkit.training.run_folders import save_checkpoint
 
 

@@ -5,8 +5,13 @@ import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from skinkit.classes import CLASS_CODES
-from skinkit.reporting.chance import (always_majority_accuracy, chance_clause, chance_reading, likely_causes,
-                                      read_against_chance)
+from skinkit.reporting.chance import (
+    always_majority_accuracy,
+    chance_clause,
+    chance_reading,
+    likely_causes,
+    read_against_chance,
+)
 
 NV = CLASS_CODES.index("nv")
 

@@ -9,7 +9,7 @@ import torch
 
 import skinkit
 from skinkit.__main__ import main
-from skinkit.bench import cli, epochs, pipeline, steps, timing
+from skinkit.bench import cli, pipeline, steps, timing
 from skinkit.bench import report as bench_report
 from skinkit.data.dataset import SkinLesionDataset
 

@@ -11,16 +11,23 @@ from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 
 from skinkit.classes import CLASS_CODES
+from skinkit.files import write_csv, write_json
+from skinkit.metrics import labels_from_confusion
 from skinkit.reporting import comparison as compare
-from skinkit.reporting.comparison import (FINAL_STAGES, cost_table, latency_summary, mflops, per_class_f1,
-                                          summary_table, validation_table)
+from skinkit.reporting.comparison import (
+    FINAL_STAGES,
+    cost_table,
+    latency_summary,
+    mflops,
+    per_class_f1,
+    summary_table,
+    validation_table,
+)
 from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table, wrap_paragraphs
+from skinkit.reporting.predictions import read_predictions, write_predictions
 from skinkit.training.models import build_model
 from skinkit.training.run_folders import epochs_against_recipe
 from skinkit.training.stage import load_stage_model
-from skinkit.files import write_csv, write_json
-from skinkit.reporting.metrics import labels_from_confusion
-from skinkit.reporting.predictions import read_predictions, write_predictions
 
 from .helpers import SAMPLE
 from .run_fixtures import make_finished_stage

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
-from skinkit.training.recipes import OVERSAMPLING_WEIGHTS
 from skinkit.data.dataset import AugmentedDataset, DatasetError, SkinLesionDataset, class_counts
+from skinkit.training.recipes import OVERSAMPLING_WEIGHTS
 
 from .conftest import SAMPLE_ROOT
 
@@ -65,7 +65,7 @@ def test_transform_is_applied_to_each_item(tmp_path):
     write_png(tmp_path / "3_a.png")
     dataset = SkinLesionDataset(tmp_path, transform=lambda image: image.float() / 255)
     image, label = dataset[0]
-    assert image.dtype == torch.float32 and 0 <= image.min() and image.max() <= 1
+    assert image.dtype == torch.float32 and image.min() >= 0 and image.max() <= 1
     assert label == 2
 
 

@@ -21,7 +21,6 @@ from skinkit.__main__ import main
 from skinkit.classes import CLASS_CODES
 from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
-from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.deployment import export, quantize, report
 from skinkit.deployment.contract import input_size
 from skinkit.deployment.inputs import crop_to_input
@@ -29,8 +28,9 @@ from skinkit.deployment.predict import PhotoError, classify_photo, load_classifi
 from skinkit.deployment.runtime import ModelFileError, OnnxClassifier
 from skinkit.errors import KitError
 from skinkit.exercises.deployment import confidence_reading, latency_reading, quantization_reading, striped_picture
-from skinkit.training.models import build_model
 from skinkit.files import write_json
+from skinkit.reporting.conclusion import TEXT_WIDTH
+from skinkit.training.models import build_model
 from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
 

@@ -19,9 +19,18 @@ from skinkit.data.download import RECORD, DownloadError, download, metadata_urls
 from skinkit.data.ham10000 import ISIC_GROUND_TRUTH_CSV, ISIC_GROUPINGS_CSV, ISIC_IMAGES_DIR, ISIC_METADATA_CSV
 
 from .helpers import ROOT
-from .isic_fixtures import (GROUND_TRUTH_ZIP, IMAGES_ZIP, PATIENT_COLUMNS, ground_truth_table, groupings_table,
-                            patient_metadata_bytes, patient_metadata_table, release_files, sample_jpegs,
-                            zip_bytes)
+from .isic_fixtures import (
+    GROUND_TRUTH_ZIP,
+    IMAGES_ZIP,
+    PATIENT_COLUMNS,
+    ground_truth_table,
+    groupings_table,
+    patient_metadata_bytes,
+    patient_metadata_table,
+    release_files,
+    sample_jpegs,
+    zip_bytes,
+)
 
 
 class ReleaseHandler(BaseHTTPRequestHandler):

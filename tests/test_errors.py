@@ -11,10 +11,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from skinkit import errors
 from skinkit.__main__ import main
 from skinkit.data.dataset import DatasetError
-from skinkit.errors import CheckpointError, KitError, one_line
-from skinkit.grading.matrices import GradingInputError
+from skinkit.errors import CheckpointError, KitError, PrepareError, one_line
+from skinkit.grading.errors import GradingInputError
 from skinkit.training.models import PretrainedWeightsUnavailable
-from skinkit.errors import PrepareError
 from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import ROOT, SAMPLE

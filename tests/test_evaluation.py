@@ -8,8 +8,14 @@ from sklearn import metrics
 from sklearn.metrics import balanced_accuracy_score
 
 from skinkit.classes import CLASS_CODES
-from skinkit.reporting.metrics import (balanced_accuracy_from_confusion, classification_table, confusion_matrix,
-                                       metrics_report, recall_from_confusion, summary_metrics)
+from skinkit.metrics import (
+    balanced_accuracy_from_confusion,
+    classification_table,
+    confusion_matrix,
+    metrics_report,
+    recall_from_confusion,
+    summary_metrics,
+)
 
 Y_TRUE = [0, 0, 1, 1, 2, 5, 5, 5, 6]
 Y_PRED = [0, 1, 1, 1, 5, 5, 5, 0, 6]

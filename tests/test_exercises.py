@@ -13,10 +13,10 @@ import torch
 
 from skinkit.classes import CLASS_CODES
 from skinkit.exercises import comparison, gradcam, training
+from skinkit.files import write_json
 from skinkit.notebook import Settings
 from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.training.recipes import RECIPES
-from skinkit.files import write_json
 
 from .helpers import ROOT, SAMPLE
 

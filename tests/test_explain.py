@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 import torch
 
+from skinkit.classes import CLASS_CODES
+from skinkit.data.dataset import SkinLesionDataset
 from skinkit.reporting import gradcam as explain
+from skinkit.reporting.plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
 from skinkit.reporting.predictions import predictions_table
 from skinkit.reporting.stage_predictions import predict_dataset
-from skinkit.data.dataset import SkinLesionDataset
-from skinkit.training.models import build_model
-from skinkit.classes import CLASS_CODES
-from skinkit.reporting.plots import plot_class_explanations, plot_heatmap_gallery, plot_rank_correlations
-from skinkit.training.stage import MissingPrerequisite
 from skinkit.training.loop import to_device
+from skinkit.training.models import build_model
+from skinkit.training.stage import MissingPrerequisite
 
 from .helpers import SAMPLE
 
@@ -163,7 +163,7 @@ def test_figures_say_the_split_the_start_and_why_a_panel_is_empty(val_set):
     model.pretrained = False
     each = explain.explain_stage(model, "small_finetune", saved_predictions(model, val_set), val_set, SIZE, CPU,
                                  mistakes=3)
-    assert each.class_counts == {code: 5 for code in CLASS_CODES} and each.grid == (2, 2)
+    assert each.class_counts == dict.fromkeys(CLASS_CODES, 5) and each.grid == (2, 2)
     classes = each.select("classes")
     figure = plot_class_explanations({"Small": classes})
     assert figure.get_suptitle() == "Grad-CAM of the trained models · validation split · random init"

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from sklearn.metrics import balanced_accuracy_score
 
+from skinkit import confusion as matrices
 from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
-from skinkit.grading import cli, gradebook, matrices, students
+from skinkit.grading import cli, gradebook, students
 from skinkit.grading.verdicts import DEFAULT_TOLERANCE, compare, recall_table, recalls
-from skinkit.reporting.metrics import labels_from_confusion
+from skinkit.metrics import labels_from_confusion
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,7 +114,7 @@ def test_the_kits_own_run_folders_are_read_by_the_same_validating_reader(tmp_pat
     from skinkit.training.run_folders import read_confusion
 
     assert read_confusion(write_cm(tmp_path / "run", REFERENCE)).to_numpy().tolist() == REFERENCE.tolist()
-    with pytest.raises(matrices.GradingInputError, match="negative entry"):
+    with pytest.raises(matrices.RunFileError, match="negative entry"):
         read_confusion(bad_entry_cm(tmp_path / "bad.csv", -1))
 
 
@@ -284,14 +284,14 @@ def test_unusable_submission_exits_2_with_one_line(capsys, reference, tmp_path, 
 def test_read_confusion_matrix_raises_grading_input_error(tmp_path, case):
     make, fragment = UNUSABLE[case]
     bad = make(tmp_path)
-    with pytest.raises(matrices.GradingInputError, match=fragment) as error:
+    with pytest.raises(matrices.RunFileError, match=fragment) as error:
         matrices.read_confusion_matrix(bad)
     assert str(bad) in str(error.value)
     assert isinstance(error.value, ValueError)
 
 
 def test_entry_error_names_the_cell(tmp_path):
-    with pytest.raises(matrices.GradingInputError, match="true=df, predicted=mel"):
+    with pytest.raises(matrices.RunFileError, match="true=df, predicted=mel"):
         matrices.read_confusion_matrix(bad_entry_cm(tmp_path / "m.csv", -1))
 
 

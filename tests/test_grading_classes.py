@@ -281,7 +281,7 @@ def test_an_unsafe_student_archive_makes_only_that_student_unusable(capsys, refe
     assert (book.loc["mallory", [f"{s}_verdict" for s in STAGES]] == "unusable").all()
     assert fragment in book.at["mallory", "reason"] and "mallory_1666_5666_runs.zip" in book.at["mallory", "reason"]
     assert book.at["smithjane", "passed"] == 4  # the others are graded as usual
-    assert f"mallory: UNUSABLE: " in printed
+    assert "mallory: UNUSABLE: " in printed
     after = {path: size for path, size in tree_state(tmp_path).items() if not path.startswith("out")}
     assert after == before  # nothing was written anywhere else, the class archive included
     assert not any(work.iterdir())

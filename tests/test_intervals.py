@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from skinkit.metrics import SCORES
 from skinkit.reporting.chance import CHANCE_BALANCED_ACCURACY
 from skinkit.reporting.intervals import difference_interval, score_interval, stratified_resamples
-from skinkit.reporting.metrics import SCORES
 
 SKLEARN = {
     "accuracy": metrics.accuracy_score,

@@ -12,11 +12,11 @@ import torch
 from torch import nn
 
 from skinkit.data.augment import BatchAugment
-from skinkit.reporting.chance import always_majority_accuracy
 from skinkit.data.dataset import AugmentedDataset, SkinLesionDataset, class_counts
 from skinkit.data.loaders import make_loader
-from skinkit.training.models import build_model
+from skinkit.reporting.chance import always_majority_accuracy
 from skinkit.training.loop import predict_labels, seed_everything, to_device, train_one_epoch
+from skinkit.training.models import build_model
 
 from .helpers import SAMPLE
 

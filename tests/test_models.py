@@ -9,9 +9,15 @@ from torch import nn
 from torchvision import models as tv_models
 
 from skinkit.classes import LESION_CLASSES
+from skinkit.training.models import (
+    PretrainedWeightsUnavailable,
+    PretrainedWeightsWarning,
+    build_model,
+    count_parameters,
+    unfreeze,
+    weights_file,
+)
 from skinkit.training.recipes import IMAGE_SIZE
-from skinkit.training.models import (PretrainedWeightsUnavailable, PretrainedWeightsWarning, build_model,
-                            count_parameters, unfreeze, weights_file)
 
 
 @pytest.fixture

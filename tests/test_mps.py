@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from skinkit.data.loaders import default_num_workers
-from skinkit.training.models import build_model
 from skinkit.files import write_json
+from skinkit.training.loop import memory_format, pick_device
+from skinkit.training.models import build_model
 from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
-from skinkit.training.loop import memory_format, pick_device
 
 MPS = torch.device("mps")  # a device object only: nothing is allocated on it
 CPU_TAG = b"X\x03\x00\x00\x00cpu"  # the pickled string 'cpu' (BINUNICODE: X, 4-byte length, text)

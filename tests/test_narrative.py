@@ -6,10 +6,10 @@ from sklearn.metrics import balanced_accuracy_score
 
 from skinkit.classes import CLASS_CODES
 from skinkit.data.prepare import PRESETS
-from skinkit.reporting import narrative
-from skinkit.reporting.metrics import labels_from_confusion
-from skinkit.training.recipes import RECIPES
 from skinkit.files import write_csv, write_json
+from skinkit.metrics import labels_from_confusion
+from skinkit.reporting import narrative
+from skinkit.training.recipes import RECIPES
 
 NV = CLASS_CODES.index("nv")
 

@@ -17,17 +17,16 @@ from PIL import Image
 from torchvision import models as tv_models
 
 from skinkit.classes import CLASS_CODES, NUM_CLASSES
-from skinkit.training.recipes import OVERSAMPLING_WEIGHTS
 from skinkit.data.augment import BatchAugment
 from skinkit.data.prepare import PRESETS, prepare
 from skinkit.data.transforms import weights_preprocessing
-from skinkit.reporting.comparison import mflops
 from skinkit.reporting.calibration import BINS
+from skinkit.reporting.comparison import mflops
 from skinkit.reporting.intervals import CONFIDENCE, RESAMPLES
 from skinkit.reporting.referral import REFERRED_FRACTIONS
 from skinkit.reporting.subgroups import AGE_BANDS
 from skinkit.training.models import ARCHITECTURES, build_model, count_parameters
-from skinkit.training.recipes import RECIPES
+from skinkit.training.recipes import OVERSAMPLING_WEIGHTS, RECIPES
 
 from .helpers import ROOT, SAMPLE
 

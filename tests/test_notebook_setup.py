@@ -10,9 +10,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from skinkit.__main__ import build_parser, main
-from skinkit.reporting import data_overview as explore
 from skinkit.data.dataset import DatasetError
 from skinkit.notebook import SMOKE_EPOCHS, SMOKE_IMAGE_SIZE, setup
+from skinkit.reporting import data_overview as explore
 from skinkit.training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from skinkit.training.stage import MissingPrerequisite
 

@@ -6,11 +6,20 @@ import pytest
 import torch
 
 from skinkit.classes import CLASS_CODES
-from skinkit.errors import one_line
 from skinkit.data.dataset import SkinLesionDataset
-from skinkit.reporting import comparison, stage_predictions as saved
-from skinkit.reporting.predictions import (PREDICTION_COLUMNS, PredictionsError, predicted_labels, predictions_path,
-                                           probabilities, read_predictions, true_labels, write_predictions)
+from skinkit.errors import one_line
+from skinkit.reporting import comparison
+from skinkit.reporting import stage_predictions as saved
+from skinkit.reporting.predictions import (
+    PREDICTION_COLUMNS,
+    PredictionsError,
+    predicted_labels,
+    predictions_path,
+    probabilities,
+    read_predictions,
+    true_labels,
+    write_predictions,
+)
 from skinkit.training.stage import load_stage_model
 
 from .helpers import SAMPLE

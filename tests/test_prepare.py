@@ -177,7 +177,7 @@ def test_course_preset_fills_its_counts_per_class(fake_ham10000, tmp_path, tiny_
 
 
 def test_default_size_is_300(fake_ham10000, tmp_path, monkeypatch):
-    monkeypatch.setitem(PRESETS, "course", {split: (1,) * 7 for split in SPLITS})
+    monkeypatch.setitem(PRESETS, "course", dict.fromkeys(SPLITS, (1,) * 7))
     out = tmp_path / "big"
     prepare(fake_ham10000, out)
     sizes = {Image.open(path).size for path in out.rglob("*.png")}
@@ -185,7 +185,7 @@ def test_default_size_is_300(fake_ham10000, tmp_path, monkeypatch):
 
 
 def test_non_square_images_are_centre_cropped(tmp_path):
-    source = make_ham10000(tmp_path / "src", {code: 1 for code in CLASS_CODES})
+    source = make_ham10000(tmp_path / "src", dict.fromkeys(CLASS_CODES, 1))
     # Black side bands around a white centre square: only the centre may survive the crop.
     pixels = np.zeros((20, 60), dtype=np.uint8)
     pixels[:, 20:40] = 255
@@ -200,7 +200,7 @@ def test_non_square_images_are_centre_cropped(tmp_path):
 
 
 def test_images_directly_in_the_source_folder_are_found(tmp_path):
-    source = make_ham10000(tmp_path / "flat", {code: 1 for code in CLASS_CODES})
+    source = make_ham10000(tmp_path / "flat", dict.fromkeys(CLASS_CODES, 1))
     for path in (source / "images").glob("*.jpg"):
         path.rename(source / path.name)
     (source / "images").rmdir()
@@ -211,7 +211,7 @@ def test_images_directly_in_the_source_folder_are_found(tmp_path):
 # --- short sources --------------------------------------------------------------------------------
 
 def test_a_class_too_small_for_the_preset_is_named(tmp_path):
-    lesions = {code: 20 for code in CLASS_CODES} | {"df": 3}
+    lesions = dict.fromkeys(CLASS_CODES, 20) | {"df": 3}
     source = make_ham10000(tmp_path / "src", lesions)
     out = tmp_path / "out"
     with pytest.raises(PrepareError, match="'df' ran short"):
@@ -221,7 +221,7 @@ def test_a_class_too_small_for_the_preset_is_named(tmp_path):
 
 def test_many_images_of_one_lesion_cannot_fill_two_splits(tiny_presets):
     # 10 images of a single lesion per class: enough images, but only one split can use them.
-    meta = lesion_plan({code: 1 for code in CLASS_CODES}, lesion_sizes=(10,))
+    meta = lesion_plan(dict.fromkeys(CLASS_CODES, 1), lesion_sizes=(10,))
     with pytest.raises(PrepareError, match="'akiec' ran short"):
         plan_splits(meta, "course", seed=0)
 
@@ -301,7 +301,7 @@ BAD_SOURCES = [break_remove_csv, break_drop_dx_column, break_drop_lesion_column,
 @pytest.fixture
 def small_source(tmp_path):
     """A small writable fake source (2 lesions, 3 images per class) to break."""
-    return make_ham10000(tmp_path / "src", {code: 2 for code in CLASS_CODES})
+    return make_ham10000(tmp_path / "src", dict.fromkeys(CLASS_CODES, 2))
 
 
 @pytest.mark.parametrize("breaker", BAD_SOURCES, ids=lambda f: f.__name__)

@@ -36,5 +36,13 @@ def test_environment_yml_matches_requirements_txt():
 def test_requirements_admit_the_tested_torch_versions():
     reqs = requirements()
     assert reqs["torch"] == ">=2.4,<3" and reqs["torchvision"] == ">=0.19,<1"
-    for name in ("jupyterlab", "nbval", "matplotlib", "seaborn", "scikit-learn", "pandas", "pillow", "tqdm"):
+    for name in ("jupyterlab", "matplotlib", "seaborn", "scikit-learn", "pandas", "pillow", "tqdm"):
         assert name in reqs, f"{name} missing from requirements.txt"
+
+
+def test_the_student_install_holds_no_developer_tools():
+    developer_tools = {"pytest", "nbval", "ruff", "import-linter", "playwright", "setuptools"}
+    assert not developer_tools & set(requirements())
+    dev_lines = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    dev = parse(line for line in dev_lines if line.strip() and not line.startswith(("#", "-r")))
+    assert set(dev) == developer_tools

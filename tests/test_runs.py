@@ -15,10 +15,10 @@ import torch
 
 from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
+from skinkit.files import atomic_path, read_json, write_json
 from skinkit.reporting.plots import plot_history
 from skinkit.reporting.predictions import read_predictions
 from skinkit.training.recipes import RECIPES
-from skinkit.files import atomic_path, read_json, write_json
 from skinkit.training.run_folders import HISTORY_COLUMNS, load_checkpoint
 from skinkit.training.stage import StageResult, run_stage, same_run
 
@@ -155,10 +155,9 @@ def test_a_pickled_object_is_refused(tmp_path):
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "metrics.json"
     write_json(path, {"accuracy": 0.5})
-    with pytest.raises(RuntimeError):
-        with atomic_path(path) as tmp:
-            tmp.write_text("{half")
-            raise RuntimeError("killed mid-write")
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_text("{half")
+        raise RuntimeError("killed mid-write")
     assert json.loads(path.read_text()) == {"accuracy": 0.5}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 

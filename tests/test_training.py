@@ -8,9 +8,16 @@ from torch import nn
 from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.data.loaders import make_loader
+from skinkit.training.loop import (
+    TrainingResult,
+    kept_epoch,
+    pick_device,
+    predict_labels,
+    seed_everything,
+    step_scheduler,
+    train_model,
+)
 from skinkit.training.models import build_model
-from skinkit.training.loop import (TrainingResult, kept_epoch, pick_device, predict_labels, seed_everything,
-                              step_scheduler, train_model)
 
 from .helpers import SAMPLE
 

@@ -18,7 +18,6 @@ from skinkit.reporting import trust_conclusion as words
 from skinkit.reporting.chance import chance_reading
 from skinkit.reporting.comparison import FINAL_STAGES
 from skinkit.reporting.intervals import bootstrap_interval, stratified_resamples
-from skinkit.files import write_json
 
 from .helpers import SAMPLE
 from .run_fixtures import make_finished_stage, simulated_probabilities, write_simulated_predictions
@@ -356,6 +355,7 @@ def screening(sensitivity, low, high):
 def screened(y_true, probabilities):
     """What melanoma_sentence reads of one model: its screening, chance reading and test predictions."""
     from types import SimpleNamespace
+
     from skinkit.reporting.chance import read_against_chance
     predicted = probabilities.argmax(axis=1)
     screening = melanoma.screening_result(y_true, probabilities, melanoma.screening_threshold(y_true, probabilities))

@@ -10,8 +10,8 @@ import torch
 from ..data.dataset import SkinLesionDataset, check_data_root
 from ..data.loaders import default_num_workers
 from ..files import project_root
-from ..training.precision import precision_for
 from ..training.loop import pick_device, prepare_device
+from ..training.precision import precision_for
 from .epochs import WORKER_COUNTS, measure_epochs
 from .pipeline import measure_pipeline
 from .report import build_report, format_report

@@ -6,9 +6,9 @@ import torch
 
 from ..data.dataset import AugmentedDataset
 from ..data.loaders import default_num_workers, stage_loaders
+from ..training.loop import loss_and_optimizer, to_device, train_one_epoch
 from ..training.models import build_model
 from ..training.recipes import RECIPES
-from ..training.loop import loss_and_optimizer, to_device, train_one_epoch
 from .timing import alternate, best_seconds
 
 WORKER_COUNTS = (0, 1, 2)

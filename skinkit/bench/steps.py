@@ -4,10 +4,10 @@ import multiprocessing
 
 import torch
 
+from ..training.loop import batch_to_device, loss_and_optimizer, to_device, train_step
 from ..training.models import build_model
 from ..training.precision import Precision, precision_for
 from ..training.recipes import RECIPES
-from ..training.loop import batch_to_device, loss_and_optimizer, to_device, train_step
 from .timing import alternate, best_rate, say, synchronize
 
 # Benchmark name of each training stage -> the recipe giving its model, freezing and loss weights.

@@ -10,8 +10,8 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
 from ..classes import CLASS_CODES, LABEL_BY_DIGIT, NUM_CLASSES
-from ..progress import progress_bar
 from ..errors import KitError
+from ..progress import progress_bar
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 # Images beyond this many decoded bytes are decoded again on every access instead of cached,

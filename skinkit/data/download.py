@@ -26,10 +26,20 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import KitError, PrepareError
-from .ham10000 import (GROUPING_COLUMNS, ISIC_GROUND_TRUTH_CSV, ISIC_GROUND_TRUTH_DIR, ISIC_GROUPINGS_CSV,
-                       ISIC_IMAGES_DIR, ISIC_METADATA_CSV, ISIC_METADATA_NAMES, ONE_HOT_COLUMNS,
-                       check_images_exist, read_csv, read_metadata)
 from ..files import read_json, write_json
+from .ham10000 import (
+    GROUPING_COLUMNS,
+    ISIC_GROUND_TRUTH_CSV,
+    ISIC_GROUND_TRUTH_DIR,
+    ISIC_GROUPINGS_CSV,
+    ISIC_IMAGES_DIR,
+    ISIC_METADATA_CSV,
+    ISIC_METADATA_NAMES,
+    ONE_HOT_COLUMNS,
+    check_images_exist,
+    read_csv,
+    read_metadata,
+)
 
 BASE_URL = "https://isic-challenge-data.s3.amazonaws.com/2018/"
 DEFAULT_OUT = "data/ham10000"

@@ -1,9 +1,21 @@
 """Train and eval preprocessing (transforms v2) on one-channel uint8 image tensors."""
 
 import torch
+from torchvision import models
 from torchvision.transforms import v2
 
-from ..training.models import pretrained_weights
+# The ImageNet weights of each model; their preprocessing is what the images get here.
+IMAGENET_WEIGHTS = {
+    "large": models.MobileNet_V3_Large_Weights.DEFAULT,
+    "small": models.MobileNet_V3_Small_Weights.IMAGENET1K_V1,
+}
+
+
+def pretrained_weights(name):
+    """The torchvision weights enum entry used for model `name` ("large" or "small")."""
+    if name not in IMAGENET_WEIGHTS:
+        raise ValueError(f"unknown model {name!r}: choose one of {sorted(IMAGENET_WEIGHTS)}")
+    return IMAGENET_WEIGHTS[name]
 
 
 def weights_preprocessing(model_name, image_size=None):

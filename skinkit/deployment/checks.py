@@ -6,8 +6,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from ..reporting.comparison import latency_summary, timings_in_turns_ms
 from ..reporting.chance import read_against_chance
+from ..reporting.comparison import latency_summary, timings_in_turns_ms
 from ..reporting.intervals import CONFIDENCE, difference_interval
 from .runtime import OnnxClassifier, probabilities
 

@@ -18,10 +18,17 @@ from ..classes import CLASS_CODES, NUM_CLASSES
 from ..data.dataset import SkinLesionDataset
 from ..data.loaders import stage_loaders
 from ..files import read_json
-from ..reporting.metrics import summary_metrics
+from ..metrics import summary_metrics
 from ..reporting.narrative import paragraph
-from ..training.loop import (batch_to_device, kept_epoch, loss_and_optimizer, pick_device, predict_labels,
-                             seed_everything, to_device)
+from ..training.loop import (
+    batch_to_device,
+    kept_epoch,
+    loss_and_optimizer,
+    pick_device,
+    predict_labels,
+    seed_everything,
+    to_device,
+)
 from ..training.recipes import SELECTION_RULES
 from ..training.stage import load_finished, require_stage, run_stage, stage_model
 

@@ -14,8 +14,9 @@ import stat
 import zipfile
 import zlib
 
+from ..confusion import ERROR_TEXT_LIMIT, MAX_FILE_BYTES
 from ..errors import one_line
-from .matrices import ERROR_TEXT_LIMIT, MAX_FILE_BYTES, GradingInputError
+from .errors import GradingInputError
 from .stages import READ_NAMES, hidden
 
 MAX_ZIP_DEPTH = 3                    # zips within zips, the class archive counting as one

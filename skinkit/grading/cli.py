@@ -14,13 +14,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..confusion import MATRIX_FILENAME, RunFileError, resolve_matrix_path
 from ..errors import one_line
 from .archives import ArchiveLimits, open_zip
+from .errors import GradingInputError
 from .feedback import write_feedback
 from .folders import folder_files
-from .gradebook import (GRADEBOOK_FILENAME, VERDICT_COLUMNS, VERDICTS_FILENAME, StudentGrade, gradebook,
-                        grade_students, read_reference, verdict_row, verdicts_table)
-from .matrices import MATRIX_FILENAME, GradingInputError, resolve_matrix_path
+from .gradebook import (
+    GRADEBOOK_FILENAME,
+    VERDICT_COLUMNS,
+    VERDICTS_FILENAME,
+    StudentGrade,
+    grade_students,
+    gradebook,
+    read_reference,
+    verdict_row,
+    verdicts_table,
+)
 from .stages import StageGrade, grade_files
 from .students import archive_entries, folder_entries, group_students, is_class_folder, read_roster
 from .verdicts import DEFAULT_TOLERANCE, format_table, grade_submission, verdict_line
@@ -62,11 +72,11 @@ def run(args):
     """Grade from parsed arguments; return the exit code."""
     try:
         references, whole_runs = read_reference(args.reference)
-    except GradingInputError as exc:
+    except RunFileError as exc:
         return unusable("reference", exc)
     try:
         roster = read_roster(args.roster) if args.roster else None
-    except GradingInputError as exc:
+    except RunFileError as exc:
         return unusable("roster", exc)
     kind = submission_kind(args.submission, [reference.stage for reference in references])
     if kind in ("class folder", "class archive"):
@@ -108,7 +118,7 @@ def run_single(reference, args):
     try:
         check_not_empty_folder(args.submission)
         report = grade_submission(reference.matrix, args.submission, args.tolerance, reference.config)
-    except GradingInputError as exc:
+    except RunFileError as exc:
         return unusable("submission", exc)
     print(f"Reference:  {resolve_matrix_path(args.reference)}")
     print(f"Submission: {resolve_matrix_path(args.submission)}")
@@ -133,7 +143,7 @@ def run_one_student(references, whole_runs, args):
         try:
             check_not_empty_folder(args.submission)
             files = folder_files(args.submission, ArchiveLimits(), stack)
-        except GradingInputError as exc:
+        except RunFileError as exc:
             return unusable("submission", exc)
         student = Path(args.submission).resolve()
         name = student.parent.name if student.name == "runs" else student.name  # alice/runs -> alice
@@ -166,7 +176,7 @@ def run_class(references, whole_runs, roster, args):
     with ExitStack() as stack:
         try:
             students, out_folder = class_students(args.submission, [r.stage for r in references], roster, stack)
-        except GradingInputError as exc:
+        except RunFileError as exc:
             return unusable("submission", exc)
         grades = grade_students(references, students, args.tolerance, single_stage=not whole_runs)
     for grade in grades:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .matrices import CONFIG_FILENAME, MATRIX_FILENAME
+from ..confusion import CONFIG_FILENAME, MATRIX_FILENAME
 from .verdicts import BALANCED_ACCURACY
 
 SETTING_MEANINGS = {

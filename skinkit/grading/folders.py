@@ -7,8 +7,8 @@ is refused when it is read (only regular files are read). Zips inside are opened
 import os
 from pathlib import Path
 
+from ..confusion import read_file_bytes
 from .archives import ArchiveRefused, zip_file_readers
-from .matrices import read_file_bytes
 from .stages import READ_NAMES, SubmittedFiles, hidden
 
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..confusion import MATRIX_FILENAME, RunFileError, read_confusion_matrix, read_run_config, resolve_matrix_path
 from ..errors import one_line
 from ..progress import progress_bar
 from .archives import ArchiveLimits
 from .folders import folder_files
-from .matrices import (MATRIX_FILENAME, GradingInputError, read_confusion_matrix, read_run_config,
-                       resolve_matrix_path)
 from .stages import ReferenceStage, StageGrade, grade_files, reference_stages
 from .students import folder_entries, group_students
 from .verdicts import DEFAULT_TOLERANCE
@@ -54,7 +53,7 @@ def grade_student(references, student, tolerance, single_stage=False):
     with ExitStack() as stack:
         try:
             files = student.open(ArchiveLimits(), stack)
-        except GradingInputError as exc:
+        except RunFileError as exc:
             unusable = [StageGrade(reference.stage, "unusable", one_line(exc)) for reference in references]
             return StudentGrade(student.name, student.student_id, unusable)
         return StudentGrade(student.name, student.student_id,

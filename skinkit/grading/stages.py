@@ -8,9 +8,15 @@ the folder's name, as the kit writes them: runs/large_finetune/. Hidden folders 
 import posixpath
 from dataclasses import dataclass
 
+from ..confusion import (
+    CONFIG_FILENAME,
+    MATRIX_FILENAME,
+    RunFileError,
+    confusion_matrix_from_bytes,
+    run_config_from_bytes,
+)
 from ..errors import one_line
-from .matrices import (CONFIG_FILENAME, MATRIX_FILENAME, GradingInputError, confusion_matrix_from_bytes,
-                       run_config_from_bytes)
+from .errors import GradingInputError
 from .verdicts import grade_matrix
 
 READ_NAMES = (MATRIX_FILENAME, CONFIG_FILENAME)  # the only files grading ever reads
@@ -138,7 +144,7 @@ def grade_stage(reference, files, tolerance, single_stage=False):
         folder = folder or ""
         report = grade_matrix(reference.matrix, reference.config, read_matrix(files, folder),
                               read_config(files, folder), tolerance)
-    except GradingInputError as exc:
+    except RunFileError as exc:
         return StageGrade(reference.stage, "unusable", one_line(exc))
     return StageGrade(reference.stage, "pass" if report.passed else "fail", report.reason, report)
 

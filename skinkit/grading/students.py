@@ -13,11 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..confusion import ERROR_TEXT_LIMIT, MATRIX_FILENAME, read_file_bytes
 from ..errors import one_line
-from .archives import (all_members, archive_readers, check_member, needed_member_reader, nested_readers,
-                       unsafe_path, zip_file_readers)
+from .archives import (
+    all_members,
+    archive_readers,
+    check_member,
+    needed_member_reader,
+    nested_readers,
+    unsafe_path,
+    zip_file_readers,
+)
+from .errors import GradingInputError
 from .folders import folder_readers
-from .matrices import ERROR_TEXT_LIMIT, MATRIX_FILENAME, GradingInputError, read_file_bytes
 from .stages import READ_NAMES, SubmittedFiles, hidden
 
 PLATFORM_NAME = re.compile(r"^(?P<name>.+?)(?:_late)?_(?P<id>\d+)_(?P<rest>.*)$", re.IGNORECASE)

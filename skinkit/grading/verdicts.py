@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..reporting.metrics import balanced_accuracy_from_confusion, recall_from_confusion
-from .matrices import read_confusion_matrix, read_run_config
+from ..confusion import read_confusion_matrix, read_run_config
+from ..metrics import balanced_accuracy_from_confusion, recall_from_confusion
 
 DEFAULT_TOLERANCE = 0.05
 FLOAT_SLACK = 1e-9

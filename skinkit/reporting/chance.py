@@ -9,8 +9,8 @@ score itself is above 1/7, "at chance" when it is not.
 import math
 
 from ..classes import CLASS_CODES, NUM_CLASSES
+from ..metrics import balanced_accuracy
 from .intervals import CONFIDENCE, score_interval
-from .metrics import balanced_accuracy
 
 CHANCE_BALANCED_ACCURACY = 1 / NUM_CLASSES
 MAJORITY_CLASS = "nv"

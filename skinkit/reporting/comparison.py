@@ -11,16 +11,16 @@ import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .chance import always_majority_accuracy, chance_reading
 from ..classes import NUM_CLASSES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
-from .metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
-from .narrative import validation_scores
-from .intervals import CONFIDENCE, difference_interval, score_interval
-from ..training.models import count_parameters
 from ..files import read_json, save_figure, write_csv, write_json
-from ..training.run_folders import epochs_against_recipe, read_confusion
+from ..metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
 from ..training.loop import to_device
+from ..training.models import count_parameters
+from ..training.run_folders import epochs_against_recipe, read_confusion
+from .chance import always_majority_accuracy, chance_reading
+from .intervals import CONFIDENCE, difference_interval, score_interval
+from .narrative import validation_scores
 from .plots import figure_label, plot_confusion_matrices
 from .predictions import predicted_labels, true_labels
 from .stage_predictions import predict_dataset, stage_predictions

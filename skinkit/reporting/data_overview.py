@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ..data.augment import BatchAugment
 from ..classes import CLASS_CODES
-from ..training.recipes import OVERSAMPLING_WEIGHTS
+from ..data.augment import BatchAugment
 from ..data.dataset import AugmentedDataset, SkinLesionDataset, check_data_root, class_counts
+from ..training.recipes import OVERSAMPLING_WEIGHTS
 from .plots import show_image_grid
 
 SPLIT_NAMES = ("train", "val", "test")

@@ -16,16 +16,21 @@ import torch
 from captum.attr import LayerAttribution, LayerGradCam
 from scipy.stats import spearmanr
 
-from ..data.augment import BatchAugment
 from ..classes import CLASS_CODES
-from .comparison import FINAL_STAGES
+from ..data.augment import BatchAugment
 from ..data.dataset import SkinLesionDataset
-from ..training.models import build_model
-from .plots import (explanations_label, figure_label, plot_class_explanations, plot_heatmap_gallery,
-                    plot_rank_correlations)
 from ..files import save_figure, write_csv
-from ..training.stage import load_stage_model
 from ..training.loop import to_device
+from ..training.models import build_model
+from ..training.stage import load_stage_model
+from .comparison import FINAL_STAGES
+from .plots import (
+    explanations_label,
+    figure_label,
+    plot_class_explanations,
+    plot_heatmap_gallery,
+    plot_rank_correlations,
+)
 from .predictions import probabilities
 from .stage_predictions import stage_predictions
 

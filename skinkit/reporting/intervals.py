@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .metrics import SCORES
+from ..metrics import SCORES
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000

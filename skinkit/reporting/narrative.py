@@ -11,15 +11,14 @@ import math
 from pathlib import Path
 
 from ..classes import CLASS_CODES
-from ..training.recipes import OVERSAMPLING_WEIGHTS
-from ..training.loop import kept_epoch
-from ..training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from ..files import read_json
+from ..metrics import classification_table, labels_from_confusion
+from ..training.loop import kept_epoch
+from ..training.recipes import NOTEBOOK_OF_STAGE, OVERSAMPLING_WEIGHTS, RECIPES
 from ..training.run_folders import read_confusion, read_history
 from .chance import CHANCE_BALANCED_ACCURACY, chance_reading, read_against_chance
 from .conclusion import wrap_paragraphs
 from .intervals import CONFIDENCE
-from .metrics import classification_table, labels_from_confusion
 
 # The classes the recipe repeats most often in training: the rarest of HAM10000.
 RARE_CLASSES = tuple(code for code, repeat in zip(CLASS_CODES, OVERSAMPLING_WEIGHTS)

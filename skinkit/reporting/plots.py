@@ -8,8 +8,8 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
-from .chance import CHANCE_BALANCED_ACCURACY
 from ..classes import CLASS_CODES
+from .chance import CHANCE_BALANCED_ACCURACY
 
 HEATMAP_COLOURS = "jet"  # Grad-CAM overlays: blue = least evidence in the image, red = most
 FIGURE_NAMES = {"classes": "one right, one wrong per class", "mistakes": "most confident mistakes"}

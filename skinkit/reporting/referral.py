@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..classes import LABEL_BY_CODE
+from ..metrics import balanced_accuracy
 from .intervals import CONFIDENCE, bootstrap_interval
-from .metrics import balanced_accuracy
 
 MELANOMA = LABEL_BY_CODE["mel"]
 REFERRED_FRACTIONS = np.round(np.arange(0, 0.51, 0.05), 2)  # 0 %, 5 %, ... 50 % referred

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..metrics import balanced_accuracy
 from .intervals import CONFIDENCE, score_interval
-from .metrics import balanced_accuracy
 from .referral import MELANOMA
 
 PATIENT_COLUMNS = ("age", "sex", "localization")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .chance import read_against_chance
+from ..files import read_json, save_figure, write_csv, write_json
 from .calibration import expected_calibration_error, fit_temperature, reliability_table, temperature_scaled
+from .chance import read_against_chance
 from .comparison import FINAL_STAGES
 from .intervals import CONFIDENCE
 from .melanoma import SENSITIVITY_TARGET, melanoma_roc, screening_result, screening_threshold
@@ -21,7 +22,6 @@ from .referral import REFER_FRACTION, referral_curve, referral_result, referral_
 from .stage_predictions import stage_predictions
 from .subgroups import MIN_GROUP_IMAGES, SUBGROUP_COLUMNS, patient_metadata, subgroup_table
 from .trust_plots import plot_melanoma_roc, plot_referral, plot_reliability
-from ..files import read_json, save_figure, write_csv, write_json
 
 
 @dataclass

@@ -8,9 +8,10 @@ from datetime import datetime
 
 import numpy as np
 import torch
-from .allocator import keep_freed_memory
-from ..reporting.metrics import summary_metrics
+
+from ..metrics import summary_metrics
 from ..progress import progress_bar, write_line
+from .allocator import keep_freed_memory
 from .precision import allow_tf32, precision_for
 
 

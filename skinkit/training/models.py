@@ -14,6 +14,7 @@ from torch import nn
 from torchvision import models
 
 from ..classes import NUM_CLASSES
+from ..data.transforms import IMAGENET_WEIGHTS, pretrained_weights
 from ..errors import KitError
 
 
@@ -39,10 +40,8 @@ class Architecture:
 
 
 ARCHITECTURES = {
-    "large": Architecture(models.mobilenet_v3_large, models.MobileNet_V3_Large_Weights.DEFAULT,
-                          960, 1280, 0.3),
-    "small": Architecture(models.mobilenet_v3_small, models.MobileNet_V3_Small_Weights.IMAGENET1K_V1,
-                          576, 1024, 0.2),
+    "large": Architecture(models.mobilenet_v3_large, IMAGENET_WEIGHTS["large"], 960, 1280, 0.3),
+    "small": Architecture(models.mobilenet_v3_small, IMAGENET_WEIGHTS["small"], 576, 1024, 0.2),
 }
 
 
@@ -51,11 +50,6 @@ def architecture(name):
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown model {name!r}: choose one of {sorted(ARCHITECTURES)}")
     return ARCHITECTURES[name]
-
-
-def pretrained_weights(name):
-    """The torchvision weights enum entry used for model `name`."""
-    return architecture(name).weights
 
 
 def weights_file(name):

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ..confusion import read_confusion_matrix
 from ..errors import CheckpointError
 from ..files import atomic_path, read_json
-from ..grading.matrices import read_confusion_matrix
 from .recipes import RECIPES
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "val_accuracy", "val_balanced_accuracy", "val_macro_f1", "lr",

@@ -11,24 +11,46 @@ import torch
 import torchvision
 from torch import nn
 
-from ..reporting.chance import (ABOVE_CHANCE, CHANCE_BALANCED_ACCURACY, READING_MEANS, always_majority_accuracy,
-                                likely_causes, read_against_chance)
-from ..reporting.intervals import CONFIDENCE
 from ..classes import CLASS_CODES
 from ..data.dataset import SkinLesionDataset, list_labelled_images
-from ..errors import KitError
-from ..reporting.metrics import classification_table, confusion_matrix, labels_from_confusion, metrics_report
 from ..data.loaders import stage_loaders
-from .models import build_model, set_base_trainable
+from ..errors import KitError
+from ..files import read_json, save_figure, write_csv, write_json
+from ..metrics import classification_table, confusion_matrix, labels_from_confusion, metrics_report
+from ..reporting.chance import (
+    ABOVE_CHANCE,
+    CHANCE_BALANCED_ACCURACY,
+    READING_MEANS,
+    always_majority_accuracy,
+    likely_causes,
+    read_against_chance,
+)
+from ..reporting.intervals import CONFIDENCE
 from ..reporting.plots import figure_label, plot_confusion_matrices
+from ..reporting.predictions import predictions_path, write_predictions
+from .loop import (
+    TrainingResult,
+    cpu_state,
+    loss_and_optimizer,
+    pick_device,
+    predict_probabilities,
+    seed_everything,
+    to_device,
+    train_model,
+)
+from .models import build_model, set_base_trainable
 from .precision import precision_for
 from .recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE
-from ..files import read_json, save_figure, write_csv, write_json
-from .run_folders import (HISTORY_SERIES, data_fingerprint, epochs_against_recipe, history_frame, load_checkpoint,
-                          read_confusion, read_history, save_checkpoint)
-from .loop import (TrainingResult, cpu_state, loss_and_optimizer, pick_device, predict_probabilities,
-                   seed_everything, to_device, train_model)
-from ..reporting.predictions import predictions_path, write_predictions
+from .run_folders import (
+    HISTORY_SERIES,
+    data_fingerprint,
+    epochs_against_recipe,
+    history_frame,
+    load_checkpoint,
+    read_confusion,
+    read_history,
+    save_checkpoint,
+)
 
 # Config keys that may change between an interrupted run and its resumption. The precision follows
 # the hardware like the device (and run folders from before it was recorded still resume).

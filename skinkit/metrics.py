@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from ..classes import CLASS_CODES, NUM_CLASSES
+from .classes import CLASS_CODES, NUM_CLASSES
 
 LABELS = list(range(NUM_CLASSES))
 
