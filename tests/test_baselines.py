@@ -55,15 +55,15 @@ def test_the_interval_decides_not_a_margin_around_chance(score, low, high, readi
 
 
 def test_the_models_not_above_chance_are_named_with_their_reading():
-    assert chance_clause({"Large": "at chance"}) == "Large is at chance"
-    assert chance_clause({"Large": "at chance", "Small": "at chance"}) == "Large and Small are at chance"
-    assert chance_clause({"Large": "at chance", "Small": "not clearly above chance"}) == (
-        "Large is at chance and Small is not clearly above chance")
+    clause = chance_clause({"Large": "at chance", "Small": "not clearly above chance"})
+    assert clause.index("Large") < clause.index("at chance") < clause.index("Small") < clause.index("not clearly")
+    shared = chance_clause({"Large": "at chance", "Small": "at chance"})
+    assert shared.count("at chance") == 1 and "Large" in shared and "Small" in shared  # one reading, said once
 
 
 def test_likely_causes_name_each_weakness():
     assert likely_causes(True, 3000, [("small_frozen", 15, 15), ("small_finetune", 6, 6)]) == []
     causes = likely_causes(False, 35, [("large_frozen", 4, 12), ("large_finetune", 6, 6), ("custom", 1, None)])
-    assert causes == ["no ImageNet weights (the model started from random numbers)",
-                      "only 35 training images (the bundled sample is for trying the code)",
-                      "large_frozen trained 4 of the recipe's 12 epochs"]
+    assert len(causes) == 3  # no ImageNet weights, 35 training images, and the one stage cut short
+    assert "35" in causes[1] and "large_frozen" in causes[2] and not any("large_finetune" in c for c in causes)
+    assert len(likely_causes(True, 999, [])) == 1 and likely_causes(True, 1000, []) == []

@@ -1,5 +1,5 @@
-"""Notebook 6's helpers: model cost, timings with their spread, test scores with intervals, and a
-conclusion that calls weak results weak and differences differences only when the intervals say so."""
+"""Notebook 6's helpers: model cost, timings with their spread, test scores with intervals, and the
+cautions: a model not above chance, a difference whose interval includes zero, rough latencies."""
 
 import json
 
@@ -20,11 +20,20 @@ from skinkit.reporting.comparison import (
     latency_summary,
     mflops,
     per_class_f1,
-    summary_table,
     validation_table,
 )
-from skinkit.reporting.conclusion import TEXT_WIDTH, conclusion, readable_table, wrap_paragraphs
+from skinkit.reporting.conclusion import (
+    TEXT_WIDTH,
+    cautions,
+    chance_caution,
+    difference_caution,
+    latency_caution,
+    latency_reading,
+    model_causes,
+    wrap_paragraphs,
+)
 from skinkit.reporting.predictions import read_predictions, write_predictions
+from skinkit.reporting.stage_predictions import evaluate_test_split, stage_predictions
 from skinkit.training.models import build_model
 from skinkit.training.run_folders import epochs_against_recipe
 from skinkit.training.stage import load_stage_model
@@ -62,131 +71,58 @@ def test_cost_table_times_every_model_the_asked_number_of_times():
     assert (costs["cpu_latency_ms"] <= costs["cpu_latency_q3_ms"]).all()
 
 
-def comparison_table(pretrained=True, balanced=(0.71, 0.64), latency=((40.0, 38.0, 42.0), (12.0, 11.5, 12.5))):
-    """A summary table as summary_table builds it (models as rows)."""
-    (large_ms, large_q1, large_q3), (small_ms, small_q1, small_q3) = latency
-    return pd.DataFrame({
-        "val_accuracy": [0.80, 0.75], "val_balanced_accuracy": [0.70, 0.62], "val_macro_f1": [0.60, 0.52],
-        "test_accuracy": [0.82, 0.78], "test_accuracy_low": [0.79, 0.75], "test_accuracy_high": [0.85, 0.81],
-        "test_balanced_accuracy": list(balanced),
-        "test_balanced_accuracy_low": [b - 0.05 for b in balanced],
-        "test_balanced_accuracy_high": [b + 0.05 for b in balanced],
-        "test_macro_f1": [0.62, 0.55], "test_macro_f1_low": [0.57, 0.50], "test_macro_f1_high": [0.67, 0.60],
-        "parameters_M": [4.21, 1.53], "MFLOPs": [217.0, 56.0], "cpu_latency_ms": [large_ms, small_ms],
-        "cpu_latency_q1_ms": [large_q1, small_q1], "cpu_latency_q3_ms": [large_q3, small_q3],
-        "timed_runs": [30, 30], "pretrained": [pretrained, True], "epochs": [18, 21],
-        "training": [[("large_frozen", 12, 12), ("large_finetune", 6, 6)],
-                     [("small_frozen", 15, 15), ("small_finetune", 6, 6)]],
-    }, index=["MobileNetV3-Large", "MobileNetV3-Small"])
+def costs(latency=((40.0, 38.0, 42.0), (12.0, 11.5, 12.5))):
+    """A cost table as cost_table builds it (models as rows)."""
+    return pd.DataFrame([dict(zip(("cpu_latency_ms", "cpu_latency_q1_ms", "cpu_latency_q3_ms"), row), timed_runs=30)
+                         for row in latency], index=list(FINAL_STAGES))
 
 
-def results(difference=(0.03, 0.11), train_images=3000):
-    return compare.TestResults(scores=None, matrices={}, difference=difference, always_nv_accuracy=0.67,
-                       test_images=1000, train_images=train_images, confidence=0.95)
+def test_latencies_are_rough_when_they_spread_and_unclear_when_they_overlap():
+    clear = costs()
+    assert latency_reading(clear.iloc[1], clear.iloc[0]) == "clear" and latency_caution(clear) == ""
+    noisy = costs(((49.0, 40.0, 1400.0), (16.6, 15.0, 53.0)))
+    assert latency_reading(noisy.iloc[1], noisy.iloc[0]) == "rough" and latency_caution(noisy)
+    overlapping = costs(((14.0, 13.5, 14.5), (13.0, 12.5, 13.6)))
+    assert latency_reading(overlapping.iloc[1], overlapping.iloc[0]) == "overlap" and latency_caution(overlapping)
 
 
-def flat(text):
-    return " ".join(text.split())
+def test_a_difference_is_only_called_none_when_its_interval_includes_zero():
+    assert difference_caution(0.03, 0.11) is None and difference_caution(-0.15, -0.04) is None
+    assert difference_caution(-0.01, 0.15) and difference_caution(0.0, 0.0)
 
 
-def test_conclusion_takes_every_number_from_the_table():
-    text = flat(conclusion(comparison_table(), results()))
-    assert "MobileNetV3-Large scores higher" in text and "excludes zero" in text
-    for number in ("0.710 [0.660, 0.760]", "0.640 [0.590, 0.690]", "0.620", "0.550", "[+0.030, +0.110]",
-                   "217", "56", "3.9x", "4.21M", "1.53M", "12.0 ms", "40.0 ms", "30 timed runs",
-                   "11.5-12.5 ms", "38.0-42.0 ms", "1000 images", "(0.670)"):
-        assert number in text
-    assert "better than always answering nv" in text and "no better" not in text
-    assert "Caution" not in text and "rough" not in text and "overlap" not in text
+def test_only_the_models_not_above_chance_are_named_with_their_causes():
+    causes = {"MobileNetV3-Large": ["cause A", "cause B"], "MobileNetV3-Small": ["cause C"]}
+    assert chance_caution({"MobileNetV3-Large": "above chance", "MobileNetV3-Small": "above chance"}, causes) is None
+    text = chance_caution({"MobileNetV3-Large": "at chance", "MobileNetV3-Small": "above chance"}, causes)
+    assert "Large" in text and "Small" not in text
+    assert "cause A" in text and "cause B" in text and "cause C" not in text
+    shared = {"MobileNetV3-Large": ["cause A"], "MobileNetV3-Small": ["cause A"]}
+    both = chance_caution({"MobileNetV3-Large": "at chance", "MobileNetV3-Small": "not clearly above chance"}, shared)
+    assert both.count("cause A") == 1 and "Large" in both and "Small" in both
 
 
-def test_a_difference_is_only_called_one_when_its_interval_excludes_zero():
-    text = flat(conclusion(comparison_table(), results(difference=(-0.01, 0.15))))
-    assert "cannot be told apart" in text and "includes zero" in text
-    assert "scores higher" not in text
-    text = flat(conclusion(comparison_table(balanced=(0.60, 0.70)), results(difference=(-0.15, -0.04))))
-    assert "MobileNetV3-Small scores higher" in text
+def test_the_likely_causes_come_from_the_run_folders(tmp_path):
+    finished_stage(tmp_path, "large_frozen", 4, None)  # random init, 4 of the recipe's 12 epochs
+    finished_stage(tmp_path, "large_finetune", 6, 9, init_from="large_frozen")
+    found = model_causes(tmp_path, SAMPLE, {"MobileNetV3-Large": "large_finetune"})["MobileNetV3-Large"]
+    # no ImageNet weights, the 35-image sample, and the one stage cut short
+    assert len(found) == 3 and any("large_frozen" in cause for cause in found)
+    assert not any("large_finetune" in cause for cause in found)
 
 
-def test_a_model_at_chance_is_called_weak_with_its_likely_causes():
-    table = comparison_table(pretrained=False, balanced=(1 / 7, 1 / 7))
-    table["test_accuracy"], table["test_accuracy_low"], table["pretrained"] = 0.67, 0.64, False
-    text = flat(conclusion(table, results(difference=(0.0, 0.0), train_images=35)))
-    assert "MobileNetV3-Large is at chance in balanced accuracy" in text
-    assert "MobileNetV3-Small is at chance" in text
-    assert "Chance, 1/7 = 0.143, is what guessing scores in balanced accuracy, and so does always answering nv" in text
-    assert "no better than always answering nv (0.670)" in text
-    assert text.count("Likely causes: no ImageNet weights") == 1 and "only 35 training images" in text
-    assert "WITHOUT ImageNet weights" in text
-
-
-def test_an_accuracy_whose_whole_interval_lies_below_always_nv_is_called_worse():
-    table = comparison_table()
-    table["test_accuracy"], table["test_accuracy_low"], table["test_accuracy_high"] = 0.479, 0.45, 0.51
-    text = flat(conclusion(table, results()))
-    assert "its accuracy, 0.479, is worse than always answering nv (0.670)" in text
-    frame = readable_table(table, results())
-    assert frame.loc["test accuracy vs always nv (0.670)"].tolist() == ["worse", "worse"]
-
-
-def test_the_caution_names_the_models_trained_without_imagenet_weights():
-    one = comparison_table(pretrained=False)
-    assert "Caution: Large was trained WITHOUT ImageNet weights" in flat(conclusion(one, results()))
-    both = comparison_table(pretrained=False).assign(pretrained=False)
-    assert "Caution: Both models were trained WITHOUT ImageNet weights" in flat(conclusion(both, results()))
-
-
-def test_causes_are_named_per_model_when_they_differ():
-    table = comparison_table(pretrained=False, balanced=(1 / 7, 0.15))
-    text = flat(conclusion(table, results(difference=(-0.05, 0.02))))
-    assert "Likely causes for Large: no ImageNet weights" in text
-    assert "Likely causes for Small: none of the usual" in text
-
-
-def test_a_recipe_cut_short_is_named_stage_by_stage_from_the_recorded_epochs():
-    table = comparison_table(balanced=(1 / 7, 0.64))
-    table.at["MobileNetV3-Large", "training"] = [("large_frozen", 4, 12), ("large_finetune", 2, 6)]
-    text = flat(conclusion(table, results(difference=(-0.55, -0.45))))
-    assert ("Likely causes: large_frozen trained 4 of the recipe's 12 epochs; large_finetune trained 2 "
-            "of the recipe's 6 epochs.") in text
-    frame = readable_table(table, results())
-    assert frame.loc["epochs trained (recipe)"].tolist() == ["4 + 2 (recipe 12 + 6)", "15 + 6"]
-
-
-def test_a_model_clearly_above_chance_gets_no_causes():
-    text = flat(conclusion(comparison_table(), results()))
-    assert "MobileNetV3-Large is above chance" in text and "Likely causes" not in text
-
-
-def test_a_noisy_latency_is_hedged():
-    noisy = comparison_table(latency=((49.0, 40.0, 1400.0), (16.6, 15.0, 53.0)))
-    text = flat(conclusion(noisy, results()))
-    assert "It took about 16.6 ms vs 49.0 ms" in text and "rough" in text
-    overlapping = comparison_table(latency=((14.0, 13.5, 14.5), (13.0, 12.5, 13.6)))
-    assert "neither is clearly faster" in flat(conclusion(overlapping, results()))
-
-
-def test_conclusion_lines_fit_the_notebook_width():
-    table = comparison_table(pretrained=False, balanced=(1 / 7, 0.20))
-    for line in conclusion(table, results(difference=(-0.1, 0.02), train_images=35)).splitlines():
-        assert len(line) <= TEXT_WIDTH, line
+def test_no_caution_when_every_model_is_above_chance_and_the_difference_is_clear(tmp_path):
+    above = dict.fromkeys(FINAL_STAGES, "above chance")
+    assert cautions(tmp_path, SAMPLE, {}, above, (0.02, 0.10)) == ""
+    for stage in FINAL_STAGES.values():
+        finished_stage(tmp_path, stage, 1, None)
+    text = cautions(tmp_path, SAMPLE, FINAL_STAGES, dict.fromkeys(FINAL_STAGES, "at chance"), (-0.1, 0.02))
+    assert len(text.split("\n\n")) == 2 and all(len(line) <= TEXT_WIDTH for line in text.splitlines())
 
 
 def test_paragraphs_are_wrapped_without_breaking_a_hyphenated_name():
     text = wrap_paragraphs("x" * 72 + " melanoma-vs-rest AUC.", None, "", "Second paragraph.")
     assert text == "x" * 72 + "\nmelanoma-vs-rest AUC.\n\nSecond paragraph."
-
-
-def test_readable_table_has_models_as_columns_and_short_cells():
-    frame = readable_table(comparison_table(), results())
-    assert list(frame.columns) == ["MobileNetV3-Large", "MobileNetV3-Small"]
-    assert frame.loc["test balanced accuracy [95% interval]", "MobileNetV3-Large"] == "0.710 [0.660, 0.760]"
-    assert frame.loc["test balanced accuracy vs chance (0.143)", "MobileNetV3-Small"] == "above chance"
-    assert frame.loc["test accuracy vs always nv (0.670)", "MobileNetV3-Small"] == "better"
-    assert frame.loc["CPU ms per image, median [q1, q3]", "MobileNetV3-Small"] == "12.0 [11.5, 12.5]"
-    assert frame.loc["ImageNet weights", "MobileNetV3-Large"] == "yes"
-    assert max(len(cell) for cell in frame.to_numpy().ravel()) <= 24
-    assert max(len(label) for label in frame.index) <= 48
 
 
 def finished_stage(runs_root, stage, epochs, correct, images=20, init_from=None):
@@ -227,7 +163,7 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
         make_finished_stage(tmp_path, stage)
     test = compare.test_results(tmp_path, SAMPLE, torch.device("cpu"), tmp_path)
     assert capsys.readouterr().out.count("the one evaluation on the test split, saved to") == 2
-    assert (test.test_images, test.train_images) == (35, 35)
+    assert test.test_images == 35
     assert test.always_nv_accuracy == pytest.approx(5 / 35)
     for score in ("accuracy", "balanced_accuracy", "macro_f1"):
         assert (test.scores[f"{score}_low"] <= test.scores[score]).all()
@@ -239,20 +175,13 @@ def test_test_results_on_the_sample_record_intervals_and_reference_points(tmp_pa
     assert saved["balanced_accuracy_difference_interval"] == list(test.difference)
     assert saved["MobileNetV3-Large"]["balanced_accuracy_low"] == test.scores.at["MobileNetV3-Large",
                                                                                   "balanced_accuracy_low"]
-    assert (tmp_path / "test_confusion_large_finetune.csv").is_file()
-    for stage in FINAL_STAGES.values():
-        finished_stage(tmp_path, stage, 1, 4)
-    costs = pd.DataFrame({"MFLOPs": [217.0, 56.0]}, index=list(FINAL_STAGES))
-    table = summary_table(tmp_path, costs, test)
-    assert "test_balanced_accuracy_high" in table and table["epochs"].tolist() == [1, 1]
-    assert table["training"].tolist() == [[("large_finetune", 1, 6)], [("small_finetune", 1, 6)]]
 
 
 def test_evaluate_test_split_gives_the_labels_notebook_6_saves(tmp_path):
     make_finished_stage(tmp_path, "small_finetune")
     model, _ = load_stage_model(tmp_path, "small_finetune")
-    y_true, y_pred = compare.evaluate_test_split(model, SAMPLE, 64, torch.device("cpu"))
-    saved = compare.stage_predictions(tmp_path, "small_finetune", SAMPLE, "test", torch.device("cpu"))
+    y_true, y_pred = evaluate_test_split(model, SAMPLE, 64, torch.device("cpu"))
+    saved = stage_predictions(tmp_path, "small_finetune", SAMPLE, "test", torch.device("cpu"))
     assert (y_true == saved["true"].map(CLASS_CODES.index)).all()
     assert (y_pred == saved["predicted"].map(CLASS_CODES.index)).all()
 

@@ -89,6 +89,18 @@ def test_interval_table_separates_a_perfect_model_from_always_nv():
     assert table["always nv high"].tolist() == pytest.approx([1 / 7, 1 / 7])
 
 
+def test_the_f1_of_one_class_is_scikit_learns_on_every_resample():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(4)
+    y_true, y_pred = rng.integers(0, 7, (6, 40)), rng.integers(0, 7, (6, 40))
+    y_pred[0] = (y_true[0] + 1) % 7  # a resample where no class is ever right
+    for label in (0, CLASS_CODES.index("mel")):
+        expected = [f1_score(t, p, labels=[label], average=None, zero_division=0)[0] for t, p in zip(y_true, y_pred)]
+        assert comparison.class_f1(y_true, y_pred, label) == pytest.approx(expected)
+    assert comparison.class_f1(np.zeros(5, int), np.zeros(5, int), 3) == 0.0  # neither present nor predicted
+
+
 def test_the_probe_moves_only_the_head_of_a_frozen_stage_and_farther_at_a_larger_rate(tmp_path):
     write_json(tmp_path / "small_frozen" / "config.json", {"pretrained": False})
     write_json(tmp_path / "small_frozen" / "metrics.json", {})

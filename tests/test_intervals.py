@@ -8,7 +8,7 @@ from sklearn import metrics
 
 from skinkit.metrics import SCORES
 from skinkit.reporting.chance import CHANCE_BALANCED_ACCURACY
-from skinkit.reporting.intervals import difference_interval, score_interval, stratified_resamples
+from skinkit.reporting.intervals import difference_interval, score_interval, stratified_resamples, with_interval
 
 SKLEARN = {
     "accuracy": metrics.accuracy_score,
@@ -91,3 +91,13 @@ def test_paired_difference_separates_a_better_model_only():
     twin = noisy_predictions(y_true, 0.7, seed=6)
     low, high = difference_interval("balanced_accuracy", y_true, good, twin)
     assert low < 0 < high
+
+
+def test_a_score_and_its_interval_read_back_as_the_same_numbers():
+    text = with_interval(0.43149, 0.3921, 0.4704)
+    assert [float(part) for part in text.replace("[", " ").replace("]", " ").replace(",", " ").split()] == [
+        0.431, 0.392, 0.470]
+    signed = with_interval(0.012, -0.02, 0.045, signed=True)
+    assert signed.split()[0] == "+0.012" and "-0.020" in signed and "+0.045" in signed
+    assert with_interval(float("nan"), 0.1, 0.2) == "n/a" and "n/a" in with_interval(0.5, float("nan"), 0.6)
+    assert with_interval(0.5, 0.25, 0.75, digits=1).split()[0] == "0.5"

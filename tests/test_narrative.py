@@ -104,29 +104,6 @@ def test_the_selection_reading_names_the_epoch_the_other_rule_would_keep(tmp_pat
     assert same.endswith("(the project report's rule) would keep the same epoch.")
 
 
-def test_the_validation_reading_groups_the_stages_by_their_reading(tmp_path):
-    run_folder(tmp_path, "large_frozen", confusion(0))
-    run_folder(tmp_path, "small_frozen", confusion(12))
-    text = flat(narrative.validation_reading(tmp_path, ["large_frozen", "small_frozen"]))
-    assert text.startswith("On validation, at chance: large_frozen; above chance: small_frozen.")
-    assert "CAUTION: Every model read here started from random numbers" in text
-    run_folder(tmp_path, "large_frozen", confusion(12))
-    assert "every stage is above chance" in narrative.validation_reading(tmp_path, ["large_frozen", "small_frozen"])
-
-
-def test_the_sanity_reading_says_the_check_tests_the_method():
-    table = pd.DataFrame({"stage": ["large_finetune"] * 3 + ["small_finetune"] * 3,
-                          "rank_correlation": [-0.1, 0.0, 0.2, 0.9, 0.7, float("nan")]})
-    text = flat(narrative.sanity_reading(table))
-    assert "Large fine-tuned (notebook 03) +0.00, Small fine-tuned (notebook 05) +0.80" in text
-    assert "For Small fine-tuned (notebook 05) the maps barely depend on the weights" in text
-    assert "1 map(s) were constant" in text and "The check tests the method, not the model" in text
-    passing = flat(narrative.sanity_reading(table.assign(rank_correlation=[-0.1, 0.0, 0.2, 0.1, -0.3, 0.0])))
-    assert "Every median is well below 1" in passing and "say little" not in passing
-    assert "With only 2x2 cells per map" in flat(narrative.sanity_reading(table, grid=(2, 2)))
-    assert "say little" not in narrative.sanity_reading(table, grid=(7, 7))
-
-
 def test_the_classes_the_recipe_repeats_most_are_the_rarest_of_the_course_split():
     train_counts = dict(zip(CLASS_CODES, PRESETS["course"]["train"]))
     assert set(narrative.RARE_CLASSES) == set(sorted(train_counts, key=train_counts.get)[:2])

@@ -1,5 +1,6 @@
-"""What notebook 06's worked solutions compute: latency spread over repeated timings, and intervals per setting."""
+"""What notebook 06's worked solutions compute: latency spread, intervals per setting, the F1 of one class."""
 
+import numpy as np
 import pandas as pd
 
 from ..reporting.comparison import latency_samples_ms, latency_summary
@@ -10,7 +11,7 @@ from ..training.loop import pick_device
 
 
 def latency_spread(models, repeat_counts, image_size=224):
-    """For each number of timed runs: each model's median latency, quartiles and whether the conclusion calls it rough."""
+    """Per number of timed runs: each model's median latency, quartiles and whether the caution calls it rough."""
     rows = []
     for run, repeats in enumerate(repeat_counts, start=1):
         for name, timings in latency_samples_ms(models, image_size, repeats=repeats).items():
@@ -42,3 +43,10 @@ def interval_table(y_true, predicted, settings):
         row["separates"] = row["difference low"] > 0 or row["difference high"] < 0
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def class_f1(y_true, y_pred, label):
+    """F1 of class `label` along the last axis (0 where the class is neither present nor predicted)."""
+    hits = ((y_true == label) & (y_pred == label)).sum(axis=-1)
+    attempts = (y_true == label).sum(axis=-1) + (y_pred == label).sum(axis=-1)  # 2 TP + FP + FN
+    return np.divide(2 * hits, attempts, out=np.zeros(np.shape(hits), dtype=float), where=attempts > 0)

@@ -12,18 +12,16 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..classes import NUM_CLASSES
-from ..data.dataset import SkinLesionDataset, list_labelled_images
-from ..files import read_json, save_figure, write_csv, write_json
+from ..files import read_json, write_json
 from ..metrics import SCORES, classification_table, confusion_matrix, labels_from_confusion
 from ..training.loop import to_device
 from ..training.models import count_parameters
-from ..training.run_folders import epochs_against_recipe, read_confusion
+from ..training.run_folders import read_confusion
 from .chance import always_majority_accuracy, chance_reading
 from .intervals import CONFIDENCE, difference_interval, score_interval
 from .narrative import validation_scores
-from .plots import figure_label, plot_confusion_matrices
 from .predictions import predicted_labels, true_labels
-from .stage_predictions import predict_dataset, stage_predictions
+from .stage_predictions import stage_predictions
 
 FINAL_STAGES = {"MobileNetV3-Large": "large_finetune", "MobileNetV3-Small": "small_finetune"}
 
@@ -88,15 +86,6 @@ def cost_table(models, repeats=30, warmup=5):
         for name, model in models.items()}, orient="index")
 
 
-def evaluate_test_split(model, data_root, image_size, device):
-    """(y_true, y_pred) of `model` on the held-out test split, for scripts.
-
-    Notebook 6 reads the saved predictions_test.csv of each stage instead: see test_results."""
-    test_set = SkinLesionDataset(Path(data_root) / "test")
-    _, y_true, probabilities = predict_dataset(model, test_set, image_size, device)
-    return y_true, probabilities.argmax(axis=1)
-
-
 @dataclass
 class TestResults:
     """The one evaluation on the test split: scores with intervals, matrices, reference points."""
@@ -106,7 +95,6 @@ class TestResults:
     difference: tuple      # interval of balanced accuracy, first model minus second
     always_nv_accuracy: float
     test_images: int
-    train_images: int
     confidence: float
 
 
@@ -119,40 +107,26 @@ def scores_with_intervals(y_true, y_pred, confidence, seed):
     return scores
 
 
-def save_test_matrix(out_dir, name, matrix, pretrained=True):
-    """Write one model's test confusion matrix as CSV and PNG."""
-    slug = FINAL_STAGES.get(name, name)
-    write_csv(Path(out_dir) / f"test_confusion_{slug}.csv", matrix, index_label="true")
-    save_figure(Path(out_dir) / f"test_confusion_{slug}.png",
-                plot_confusion_matrices(matrix, title=figure_label(name, "test", pretrained)))
-
-
 def test_results(runs_root, data_root, device, out_dir, confidence=CONFIDENCE, seed=0):
-    """Each final model's one evaluation on the test split: writes and returns scores, intervals and matrices.
+    """For scripts, what notebook 6 computes in its cells: both final models scored on the test split.
 
-    The answers come from its predictions_test.csv, predicted once."""
+    The answers come from each stage's predictions_test.csv (predicted once); the scores and
+    intervals are also written to `out_dir`/test_metrics.json."""
     tables = {name: stage_predictions(runs_root, stage, data_root, "test", device)
               for name, stage in FINAL_STAGES.items()}
     y_true = true_labels(next(iter(tables.values())))  # the same test images, in the same order, for both
     predictions = {name: predicted_labels(table) for name, table in tables.items()}
-    scores = {name: scores_with_intervals(y_true, y_pred, confidence, seed)
-              for name, y_pred in predictions.items()}
-    matrices = {name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()}
-    for name, matrix in matrices.items():
-        pretrained = read_json(Path(runs_root) / FINAL_STAGES[name] / "config.json")["pretrained"]
-        save_test_matrix(out_dir, name, matrix, pretrained)
-    first, second = predictions.values()
+    scores = {name: scores_with_intervals(y_true, y_pred, confidence, seed) for name, y_pred in predictions.items()}
     results = TestResults(
-        scores=pd.DataFrame.from_dict(scores, orient="index"), matrices=matrices,
-        difference=difference_interval("balanced_accuracy", y_true, first, second,
+        scores=pd.DataFrame.from_dict(scores, orient="index"),
+        matrices={name: confusion_matrix(y_true, y_pred) for name, y_pred in predictions.items()},
+        difference=difference_interval("balanced_accuracy", y_true, *predictions.values(),
                                        confidence=confidence, seed=seed),
         always_nv_accuracy=always_majority_accuracy(np.bincount(y_true, minlength=NUM_CLASSES)),
-        test_images=len(y_true), train_images=len(list_labelled_images(Path(data_root) / "train")),
-        confidence=confidence)
+        test_images=len(y_true), confidence=confidence)
     write_json(Path(out_dir) / "test_metrics.json", {
         **scores, "balanced_accuracy_difference_interval": list(results.difference),
-        "always_nv_accuracy": results.always_nv_accuracy, "confidence": confidence,
-        "test_images": results.test_images})
+        "always_nv_accuracy": results.always_nv_accuracy, "confidence": confidence, "test_images": len(y_true)})
     return results
 
 
@@ -164,17 +138,3 @@ def stage_confusion(runs_root, stage):
 def per_class_f1(counts):
     """Per-class F1 from a confusion matrix of counts (via scikit-learn on the implied labels)."""
     return classification_table(*labels_from_confusion(counts))["f1"]
-
-
-def summary_table(runs_root, costs, test):
-    """One row per final model: validation and test scores (with intervals), cost, weights and epochs.
-
-    "epochs" counts all of them; "training" is run_folders.epochs_against_recipe of its stages."""
-    validation = validation_table(runs_root, FINAL_STAGES.values())
-    validation.index = list(FINAL_STAGES)
-    scores = ["accuracy", "balanced_accuracy", "macro_f1"]
-    training = pd.Series({name: epochs_against_recipe(runs_root, stage) for name, stage in FINAL_STAGES.items()},
-                         name="training", dtype=object)
-    epochs = training.map(lambda stages: sum(trained for _, trained, _ in stages)).rename("epochs")
-    return pd.concat([validation[scores].add_prefix("val_"), test.scores.add_prefix("test_"), costs,
-                      validation[["pretrained"]], epochs, training], axis=1)

@@ -6,6 +6,7 @@ images to explain are picked from each model's saved validation predictions (pre
 """
 
 import dataclasses
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,21 +20,19 @@ from scipy.stats import spearmanr
 from ..classes import CLASS_CODES
 from ..data.augment import BatchAugment
 from ..data.dataset import SkinLesionDataset
-from ..files import save_figure, write_csv
+from ..files import write_csv
 from ..training.loop import to_device
 from ..training.models import build_model
 from ..training.stage import load_stage_model
 from .comparison import FINAL_STAGES
-from .plots import (
-    explanations_label,
-    figure_label,
-    plot_class_explanations,
-    plot_heatmap_gallery,
-    plot_rank_correlations,
-)
+from .conclusion import wrap_paragraphs
 from .predictions import probabilities
 from .stage_predictions import stage_predictions
 
+# A median rank correlation at or above this reads as "the maps barely depend on the weights".
+SANITY_FAILS_AT = 0.5
+# Below this many grid cells a rank correlation takes so few values that it says little.
+FEW_GRID_CELLS = 16
 EXPLAINED_COLUMNS = ["file", "stage", "figure", "true", "predicted", "confidence", "rank_correlation"]
 
 
@@ -191,29 +190,27 @@ def grid_of(explained):
     return next(iter(explained.values())).grid
 
 
-def grid_sentence(explained, image_size):
-    """'Grad-CAM grid: 7x7 cells for a 224x224-pixel input ...': how coarse this run's maps are."""
-    rows, columns = grid_of(explained)
-    return (f"Grad-CAM grid: {rows}x{columns} cells for {image_size}x{image_size}-pixel inputs (IMAGE_SIZE),\n"
-            f"one cell per {image_size // rows}x{image_size // columns} pixels.")
-
-
 def explanation_table(explained):
     """All explained images of all models, one row each (what explanations.csv holds)."""
     return pd.concat([each.table for each in explained.values()], ignore_index=True)
 
 
 def save_explanations(explained, out_dir):
-    """Write the heatmap figures, the sanity check and explanations.csv into `out_dir`; return their paths."""
-    out_dir, figures = Path(out_dir), {}
-    for name, each in explained.items():
-        stage = each.table["stage"].iat[0]
-        figures[f"gradcam_{stage}.png"] = plot_class_explanations({name: each.select("classes")})
-        figures[f"mistakes_{stage}.png"] = plot_heatmap_gallery(
-            each.select("mistakes"), figure_label(f"{name}: most confident mistakes", each.split, each.pretrained))
-    table = explanation_table(explained)
-    figures["sanity_check.png"] = plot_rank_correlations(table, explanations_label(explained, " and ".join(explained)))
-    for file, figure in figures.items():
-        save_figure(out_dir / file, figure)
-    write_csv(out_dir / "explanations.csv", table, index=False)
-    return {file: out_dir / file for file in [*figures, "explanations.csv"]}
+    """Write explanations.csv (one row per explained image) into `out_dir`; return its path."""
+    path = Path(out_dir) / "explanations.csv"
+    write_csv(path, explanation_table(explained), index=False)
+    return path
+
+
+def sanity_caution(table, grid):
+    """A caution when the trained maps barely differ from random weights' or the grid is too coarse; '' if not.
+
+    `table`: explanation_table's rows; `grid`: the (rows, columns) of the maps the correlations were taken over.
+    """
+    medians = table.groupby("stage", sort=False)["rank_correlation"].median()
+    failing = [stage for stage, value in medians.items() if math.isnan(value) or value >= SANITY_FAILS_AT]
+    return wrap_paragraphs(
+        f"Caution: for {', '.join(failing)} the maps barely depend on the weights (median rank correlation "
+        f"at or above {SANITY_FAILS_AT}): do not read them as explanations." if failing else None,
+        f"Caution: with only {grid[0]}x{grid[1]} cells per map (a small IMAGE_SIZE), a rank correlation takes a "
+        "handful of values: these medians say little either way." if grid[0] * grid[1] < FEW_GRID_CELLS else None)

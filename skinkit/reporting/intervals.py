@@ -6,6 +6,7 @@ seven classes (a plain resample can drop a rare class and move the score for no 
 The scores are `metrics.SCORES`, which score thousands of resamples at once.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -50,3 +51,12 @@ def difference_interval(score, y_true, y_pred_a, y_pred_b, **options):
         return SCORES[score](truth, pred_a) - SCORES[score](truth, pred_b)
 
     return bootstrap_interval(difference, y_true, y_pred_a, y_pred_b, **options)
+
+
+def with_interval(value, low, high, digits=3, signed=False):
+    """'0.431 [0.392, 0.470]' (signed: '+0.012 [-0.020, +0.045]'); 'n/a' for a number that is undefined."""
+    form = f"{'+' if signed else ''}.{digits}f"
+    if value is None or math.isnan(value):
+        return "n/a"
+    bounds = "n/a" if math.isnan(low) or math.isnan(high) else f"{low:{form}}, {high:{form}}"
+    return f"{value:{form}} [{bounds}]"

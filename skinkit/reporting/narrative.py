@@ -1,4 +1,4 @@
-"""Run-aware sentences for notebooks 02-07, written from the run folders' own numbers.
+"""Run-aware sentences for notebooks 02-06, written from the run folders' own numbers.
 
 Like notebook 6's conclusion (conclusion.py), nothing here is typed from one run: whether the
 models had ImageNet weights, whether a score is above chance, which stage is ahead and which
@@ -7,7 +7,6 @@ confusion matrix of the run folder in use. A validation score gets a bootstrap i
 validation images, and "ahead" means the two intervals do not overlap.
 """
 
-import math
 from pathlib import Path
 
 from ..classes import CLASS_CODES
@@ -18,16 +17,12 @@ from ..training.recipes import NOTEBOOK_OF_STAGE, OVERSAMPLING_WEIGHTS, RECIPES
 from ..training.run_folders import read_confusion, read_history
 from .chance import CHANCE_BALANCED_ACCURACY, chance_reading, read_against_chance
 from .conclusion import wrap_paragraphs
-from .intervals import CONFIDENCE
+from .intervals import CONFIDENCE, with_interval
 
 # The classes the recipe repeats most often in training: the rarest of HAM10000.
 RARE_CLASSES = tuple(code for code, repeat in zip(CLASS_CODES, OVERSAMPLING_WEIGHTS)
                      if repeat == max(OVERSAMPLING_WEIGHTS))
 RULE_OWNER = {"accuracy": "the project report's rule", "balanced_accuracy": "the kit's rule"}
-# A median rank correlation at or above this reads as "the maps barely depend on the weights".
-SANITY_FAILS_AT = 0.5
-# Below this many grid cells a rank correlation takes so few values that it says little.
-FEW_GRID_CELLS = 16
 # A model that gives one answer for at least this share of the images is said to do so.
 ONE_ANSWER_SHARE = 0.9
 
@@ -80,11 +75,6 @@ def validation_scores(run_dir, confidence=CONFIDENCE):
     balanced, low, high, _ = read_against_chance(y_true, y_pred, confidence)
     recall = classification_table(y_true, y_pred)["recall"][counts.sum(axis=1) > 0]
     return balanced, low, high, recall
-
-
-def with_interval(score, low, high):
-    """'0.251 (95% interval 0.224-0.279)'."""
-    return f"{score:.3f} ({CONFIDENCE:.0%} interval {low:.3f}-{high:.3f})"
 
 
 def score_sentences(run_dir):
@@ -162,39 +152,3 @@ def selection_reading(run_dir):
 
     return paragraph(first, f"The highest validation {other.replace('_', ' ')} ({RULE_OWNER[other]}) would "
                             f"keep epoch {alternative} instead ({at(alternative)}; epoch {kept}: {at(kept)}).")
-
-
-def validation_reading(runs_root, stages):
-    """Notebook 6: which stages are above chance on validation, judged with their intervals."""
-    groups = {}
-    for stage in stages:
-        balanced, low, high, _ = validation_scores(Path(runs_root) / stage)
-        groups.setdefault(chance_reading(balanced, low, high), []).append(stage)
-    parts = [f"{reading}: {', '.join(found)}" for reading, found in groups.items()]
-    if list(groups) == ["above chance"]:
-        parts = [f"every stage is above chance (its whole {CONFIDENCE:.0%} interval lies above 1/7)"]
-    return paragraph(f"On validation, {'; '.join(parts)}.", weights_caution(runs_root, stages))
-
-
-def sanity_reading(table, grid=None):
-    """Notebook 7: the median trained-vs-randomised rank correlation per model, and what it does (not) show.
-
-    `grid`: the (rows, columns) of the Grad-CAM maps the correlations were taken over.
-    """
-    medians = table.groupby("stage", sort=False)["rank_correlation"].median()
-    constant = int(table["rank_correlation"].isna().sum())
-    numbers = ", ".join(f"{stage_name(stage)} {value:+.2f}" for stage, value in medians.items())
-    failing = [stage_name(stage) for stage, value in medians.items()
-               if math.isnan(value) or value >= SANITY_FAILS_AT]
-    verdict = (f"For {', '.join(failing)} the maps barely depend on the weights: do not read them as "
-               "explanations." if failing else
-               "Every median is well below 1: the maps change when the weights change, so Grad-CAM passes "
-               "the check for these models.")
-    coarse = grid is not None and grid[0] * grid[1] < FEW_GRID_CELLS
-    return paragraph(f"Median rank correlation, trained vs randomised maps: {numbers}.", verdict,
-                     f"{constant} map(s) were constant (no correlation)." if constant else None,
-                     f"With only {grid[0]}x{grid[1]} cells per map (a small IMAGE_SIZE), a rank correlation takes "
-                     "a handful of values: these medians say little either way." if coarse else None,
-                     "The check tests the method, not the model: a network that learned little, or that "
-                     "started from random numbers, passes it as well, because its weights differ from a "
-                     "fresh random draw.")
