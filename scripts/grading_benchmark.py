@@ -11,13 +11,17 @@ time covers reading the archive, grading, the gradebook and the feedback files.
 --hostile adds students whose names hold colons, backslashes, quotes, emoji, 300 characters or a
 spreadsheet formula (each hands in honest runs and must pass), and students whose uploads are
 hostile: a matrix of a million empty columns, a million lines, a config.json nested 100,000 deep,
-a .tar.gz and a .7z, zips nested too deep, and a small upload holding a stored zip of 1 GB
-(`--bomb-mib` sets its size). It prints the time and the process's peak memory (ru_maxrss).
+a .tar.gz and a .7z, zips nested too deep, a 1 MiB upload holding a stored zip of 1000 MiB of
+zeros (refused from its 1000-fold ratio), and a 25 MiB upload holding a stored zip of 1000 MiB
+that expands only 40-fold: just under the caps, it is streamed out whole before its member
+passes the 1 GiB cap, the most one student can cost (`--bomb-mib` sets both sizes). It prints
+the time and the process's peak memory (ru_maxrss).
 """
 
 import argparse
 import io
 import json
+import re
 import resource
 import sys
 import tempfile
@@ -39,6 +43,11 @@ HONEST_NAMES = ("smith:jane_3001_1_runs 12:30.zip", "o\\brien_3002_1_runs.zip", 
                 "zoë 🎓_3004_1_runs.zip", "x" * 300 + "_3005_1_runs.zip", "=HYPERLINK(\"x\")_3006_1_runs.zip",
                 "+1+1_3007_1_runs.zip", "-2+3_3008_1_runs.zip", "@SUM(A1)_3009_1_runs.zip",
                 "late_LATE_3010_1_runs.zip", "Moodle: Name_3011_assignsubmission_file_/runs.zip")
+
+
+# Random bytes per MiB of the dense bomb: it expands about 40-fold, under the 100-fold rule, so it is
+# streamed out whole before its member passes the 1 GiB cap: the most a student can cost.
+DENSE_RANDOM_BYTES = 24 << 10
 
 
 def stage_matrix(rng, wrong):
@@ -99,23 +108,25 @@ def hostile_uploads(rng, folder, bomb_mib):
             "lines_4002_1_runs.zip": with_matrix(b"\n" * ((1 << 20) - 1)),
             "nested_json_4003_1_runs.zip": zipped(config),
             "tar_4004_1_runs.tar.gz": b"\x1f\x8b" + bytes(100), "sevenzip_4005_1_runs.7z": b"7z\xbc\xaf" + bytes(100),
-            "deep_4006_1_runs.zip": deep, "bomb_4007_1_runs.zip": bomb_upload(folder, bomb_mib)}
+            "deep_4006_1_runs.zip": deep, "bomb_4007_1_runs.zip": bomb_upload(folder, bomb_mib),
+            "dense_bomb_4008_1_runs.zip": bomb_upload(folder, bomb_mib, DENSE_RANDOM_BYTES)}
 
 
-def bomb_upload(folder, mib):
-    """A small zip holding a stored zip of `mib` MiB of zeros, streamed through files in `folder`."""
+def bomb_upload(folder, mib, random_bytes=0):
+    """A zip holding a stored zip of `mib` MiB, each MiB `random_bytes` random bytes then zeros (built on disk)."""
     inner, upload = folder / "inner.zip", folder / "bomb_upload.zip"
+    rng = np.random.default_rng(0)
     with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as archive, \
             archive.open("padding.bin", "w", force_zip64=True) as member:
         for _ in range(mib):
-            member.write(bytes(1 << 20))
+            member.write(rng.bytes(random_bytes) + bytes((1 << 20) - random_bytes))
     with zipfile.ZipFile(upload, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.write(inner, "runs.zip")
     inner.unlink()
     return upload.read_bytes()
 
 
-def build_class(folder, students, seed=0, hostile=False, bomb_mib=1024):
+def build_class(folder, students, seed=0, hostile=False, bomb_mib=1000):
     """The reference runs/ folder and submissions.zip (Canvas-style names) in `folder`."""
     rng = np.random.default_rng(seed)
     with zipfile.ZipFile(io.BytesIO(runs_zip(rng, lambda stage: 0))) as reference:
@@ -142,7 +153,7 @@ def cpu_seconds():
 def grade_each_hostile(folder, reference):
     """Grade each hostile upload alone, as a class of one; print its wall-clock and CPU seconds."""
     with zipfile.ZipFile(folder / "submissions.zip") as archive:
-        names = [name for name in archive.namelist() if name.split("_")[1].startswith("400")]
+        names = [name for name in archive.namelist() if re.search(r"_400\d_", name)]
         for name in names:
             alone = folder / "alone.zip"
             with zipfile.ZipFile(alone, "w", zipfile.ZIP_STORED) as single:
@@ -165,7 +176,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--hostile", action="store_true", help="add the hostile students")
-    parser.add_argument("--bomb-mib", type=int, default=1024, help="size of the hostile stored zip (MiB)")
+    parser.add_argument("--bomb-mib", type=int, default=1000, help="size of the hostile stored zip (MiB)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         reference, submissions = build_class(Path(tmp), args.students, hostile=args.hostile, bomb_mib=args.bomb_mib)

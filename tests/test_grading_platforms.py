@@ -56,7 +56,7 @@ def test_a_hostile_class_is_graded_in_one_run(capsys, hostile_class, tmp_path):
     honest = [str(number) for number in range(3001, 3013)]  # the odd names, one zip with backslash paths
     assert (book.loc[honest, "passed"] == 4).all(), book.loc[honest, ["passed", "reason"]]
     assert book.at["3010", "late"] == "late" and (book.drop("3010")["late"] == "").all()
-    hostile = [str(number) for number in range(4001, 4008)]
+    hostile = [str(number) for number in range(4001, 4009)]
     assert (book.loc[hostile, "passed"] < 4).all()
     for student_id in ("4001", "4002", "4003"):  # refused on the one damaged stage, the others pass
         assert book.at[student_id, "large_frozen_verdict"] == "unusable" and book.at[student_id, "passed"] == 3
@@ -66,8 +66,17 @@ def test_a_hostile_class_is_graded_in_one_run(capsys, hostile_class, tmp_path):
     assert not [cell for cell in csv_cells(out) if FORMULA.match(cell)]
 
 
+def test_a_zip_expanding_a_hundredfold_is_refused_from_its_sizes(capsys, reference, tmp_path):
+    uploads = {"bomb_1_1_runs.zip": benchmark.bomb_upload(tmp_path, 20), "jane_2_1_runs.zip": zip_bytes(runs_files())}
+    (tmp_path / "class.zip").write_bytes(zip_bytes(uploads, zipfile.ZIP_STORED))
+    code, _, _ = grade(capsys, reference, tmp_path / "class.zip", "--out", str(tmp_path / "book.csv"))
+    book = pd.read_csv(tmp_path / "book.csv").set_index("student")
+    assert code == 0 and book.at["jane", "passed"] == 4 and book.at["bomb", "passed"] == 0
+    assert "zip bomb" in book.at["bomb", "reason"]
+
+
 def test_a_stored_zip_past_the_caps_is_refused_for_its_student_only(capsys, reference, tmp_path):
-    upload = benchmark.bomb_upload(tmp_path, 20)
+    upload = benchmark.bomb_upload(tmp_path, 20, benchmark.DENSE_RANDOM_BYTES)
     uploads = {"bomb_1_1_runs.zip": upload, "jane_2_1_runs.zip": zip_bytes(runs_files())}
     (tmp_path / "class.zip").write_bytes(zip_bytes(uploads, zipfile.ZIP_STORED))
     archives_cap = archives.MAX_UNCOMPRESSED_BYTES

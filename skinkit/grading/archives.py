@@ -28,6 +28,7 @@ MAX_ZIP_DEPTH = 3                    # zips within zips, the class archive count
 MAX_MEMBERS = 10_000                 # members of one student's archives, nested ones included
 MAX_UNCOMPRESSED_BYTES = 1 << 30     # declared sizes of all those members together (1 GiB)
 SPOOL_BYTES = 16 << 20              # a nested zip past this size waits in a temporary file, not in memory
+MAX_NESTED_RATIO = 100              # a nested zip past SPOOL_BYTES expanding more than 100-fold is a bomb
 OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".gz", ".7z", ".rar")
 DRIVE_PATH = re.compile(r"^[A-Za-z]:")
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
@@ -137,6 +138,12 @@ def nested_readers(archive, info, shown, depth, limits, stack):
     """
     if depth > MAX_ZIP_DEPTH:
         raise ArchiveRefused(f"{shown}: zips nested more than {MAX_ZIP_DEPTH} deep (refused)")
+    # Zipped zips barely shrink; one that expands 100-fold is padding (Apache POI's zip-bomb rule),
+    # refused before a gigabyte is decompressed to find out.
+    if info.file_size > SPOOL_BYTES and info.file_size > MAX_NESTED_RATIO * info.compress_size:
+        ratio = info.file_size // max(info.compress_size, 1)
+        raise ArchiveRefused(f"{shown}: a zip inside the zip that expands {ratio}-fold to {info.file_size} bytes "
+                             "(a zip bomb; refused)")
     spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))  # noqa: SIM115 (stack closes it)
     try:
         with archive.open(info) as member:  # zipfile stops at the declared size and checks the CRC
