@@ -135,6 +135,16 @@ def test_other_archives_in_a_class_folder_are_named(capsys, tmp_path):
     assert verdicts.loc[["ann", "bo"], "reason"].str.contains("only .zip archives are read").all()
 
 
+def test_a_tar_in_a_moodle_folder_is_named(capsys, reference, tmp_path):
+    uploads = {"Jane Smith_1001_assignsubmission_file_/runs.zip": zip_bytes(runs_files()),
+               "Bo Li_1002_assignsubmission_file_/runs.tar.gz": b"\x1f\x8b" + bytes(30)}
+    (tmp_path / "moodle.zip").write_bytes(zip_bytes(uploads, zipfile.ZIP_STORED))
+    code, _, _ = grade(capsys, reference, tmp_path / "moodle.zip", "--out", str(tmp_path / "book.csv"))
+    book = pd.read_csv(tmp_path / "book.csv").set_index("student")
+    assert code == 0 and book.at["Jane Smith", "passed"] == 4 and book.at["Bo Li", "passed"] == 0
+    assert "only .zip archives are read" in book.at["Bo Li", "reason"]
+
+
 # --- spreadsheet safety ----------------------------------------------------------------------
 
 

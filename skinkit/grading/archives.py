@@ -114,6 +114,8 @@ def archive_readers(archive, members, location, depth, limits, stack):
         limits.count(info, shown)
         if info.is_dir() or hidden(relative):
             continue
+        if depth == 1 and "/" not in relative and other_archive(relative):  # what a platform's folder holds
+            refuse_other_archive(shown)
         if relative.lower().endswith(".zip"):
             nested = nested_readers(archive, info, shown, depth + 1, limits, stack)
             readers.update({f"{relative}/{path}": reader for path, reader in nested.items()})
