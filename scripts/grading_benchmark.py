@@ -11,10 +11,11 @@ time covers reading the archive, grading, the gradebook and the feedback files.
 --hostile adds students whose names hold colons, backslashes, quotes, emoji, 300 characters or a
 spreadsheet formula (each hands in honest runs and must pass), and students whose uploads are
 hostile: a matrix of a million empty columns, a million lines, a config.json nested 100,000 deep,
-a .tar.gz and a .7z, zips nested too deep, a 1 MiB upload holding a stored zip of 960 MiB of
-zeros (refused from its 1000-fold ratio), and a 25 MiB upload holding a stored zip of 960 MiB
-that expands only 40-fold: just under the caps, it is streamed out whole before its member
-passes the 1 GiB cap, the most one student can cost (`--bomb-mib` sets both sizes). It prints
+a .tar.gz and a .7z, zips nested too deep, a small upload holding a stored zip of 500 MiB of
+zeros (refused from its 1000-fold ratio), and a 13 MiB upload holding a stored zip of 500 MiB
+that expands only 40-fold: just under the caps (512 MiB for a zip in a zip), it is streamed out
+whole before its member passes the 1 GiB cap, the most one student can cost (`--bomb-mib` sets
+both sizes). It prints
 the time and the process's peak memory (ru_maxrss).
 """
 
@@ -126,7 +127,7 @@ def bomb_upload(folder, mib, random_bytes=0):
     return upload.read_bytes()
 
 
-def build_class(folder, students, seed=0, hostile=False, bomb_mib=960):
+def build_class(folder, students, seed=0, hostile=False, bomb_mib=500):
     """The reference runs/ folder and submissions.zip (Canvas-style names) in `folder`."""
     rng = np.random.default_rng(seed)
     with zipfile.ZipFile(io.BytesIO(runs_zip(rng, lambda stage: 0))) as reference:
@@ -176,7 +177,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
     parser.add_argument("--hostile", action="store_true", help="add the hostile students")
-    parser.add_argument("--bomb-mib", type=int, default=960, help="size of the hostile stored zip (MiB)")
+    parser.add_argument("--bomb-mib", type=int, default=500, help="size of the hostile stored zip (MiB)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         reference, submissions = build_class(Path(tmp), args.students, hostile=args.hostile, bomb_mib=args.bomb_mib)

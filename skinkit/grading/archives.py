@@ -1,14 +1,15 @@
-"""Zip archives from students, opened safely: checked member by member, read in memory, never extracted.
+"""Zip archives from students, opened safely: checked member by member, streamed, never extracted.
 
 Every member of a student's archive (and of zips inside it) is checked before anything is read:
 no `..`, absolute or drive paths, no symbolic links or other non-regular files, no encryption.
-The members, their declared sizes and the zip nesting are capped (MAX_MEMBERS,
-MAX_UNCOMPRESSED_BYTES, MAX_ZIP_DEPTH). Only config.json and confusion_matrix.csv (at most
-MAX_FILE_BYTES each) and zips inside zips are ever decompressed. A zip inside a zip is streamed,
-chunk by chunk, into a spooled temporary file: memory up to SPOOL_BYTES, an anonymous temporary
-file past that, deleted once the student is graded; nothing is extracted. Any problem refuses the
-student's whole submission (ArchiveRefused) and names the member. Backslashes in member paths are
-folder separators, as Windows zip tools write them; other characters in names are only data.
+The members, their declared sizes, the size of a zip inside a zip and the zip nesting are
+capped (MAX_MEMBERS, MAX_UNCOMPRESSED_BYTES, MAX_NESTED_ZIP_BYTES, MAX_ZIP_DEPTH). Only
+config.json and confusion_matrix.csv (at most MAX_FILE_BYTES each) and zips inside zips are ever
+decompressed. A zip inside a zip is streamed, chunk by chunk, into a spooled temporary file:
+memory up to SPOOL_BYTES, an anonymous temporary file past that, deleted once the student is
+graded; nothing is extracted. Any problem refuses the student's whole submission
+(ArchiveRefused) and names the member. Backslashes in member paths are folder separators, as
+Windows zip tools write them; other characters in names are only data.
 """
 
 import posixpath
@@ -29,6 +30,7 @@ MAX_MEMBERS = 10_000                 # members of one student's archives, nested
 MAX_UNCOMPRESSED_BYTES = 1 << 30     # declared sizes of all those members together (1 GiB)
 SPOOL_BYTES = 16 << 20              # a nested zip past this size waits in a temporary file, not in memory
 MAX_NESTED_RATIO = 100              # a nested zip past SPOOL_BYTES expanding more than 100-fold is a bomb
+MAX_NESTED_ZIP_BYTES = 512 << 20    # one zip inside a zip (an upload in the class zip too): it is streamed whole
 OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".gz", ".7z", ".rar")
 DRIVE_PATH = re.compile(r"^[A-Za-z]:")
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError)
@@ -140,6 +142,9 @@ def nested_readers(archive, info, shown, depth, limits, stack):
     """
     if depth > MAX_ZIP_DEPTH:
         raise ArchiveRefused(f"{shown}: zips nested more than {MAX_ZIP_DEPTH} deep (refused)")
+    if info.file_size > MAX_NESTED_ZIP_BYTES:
+        raise ArchiveRefused(f"{shown}: a zip inside the zip of {info.file_size} bytes, past the cap of "
+                             f"{MAX_NESTED_ZIP_BYTES}; hand in the runs/ folder without checkpoints")
     # Zipped zips barely shrink; one that expands 100-fold is padding (Apache POI's zip-bomb rule),
     # refused before a gigabyte is decompressed to find out.
     if info.file_size > SPOOL_BYTES and info.file_size > MAX_NESTED_RATIO * info.compress_size:
