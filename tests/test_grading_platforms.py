@@ -75,6 +75,18 @@ def test_a_zip_expanding_a_hundredfold_is_refused_from_its_sizes(capsys, referen
     assert "zip bomb" in book.at["bomb", "reason"]
 
 
+def test_a_zip_inside_a_zip_past_its_cap_is_refused_from_its_size(capsys, reference, tmp_path, monkeypatch):
+    uploads = {"big_1_1_runs.zip": zip_bytes({"runs.zip": zip_bytes({**runs_files(), "pad": bytes(2 << 20)},
+                                                                    zipfile.ZIP_STORED)}),
+               "jane_2_1_runs.zip": zip_bytes(runs_files())}
+    (tmp_path / "class.zip").write_bytes(zip_bytes(uploads, zipfile.ZIP_STORED))
+    monkeypatch.setattr(archives, "MAX_NESTED_ZIP_BYTES", 1 << 20)  # runs.zip is 2 MiB, the uploads are small
+    code, _, _ = grade(capsys, reference, tmp_path / "class.zip", "--out", str(tmp_path / "book.csv"))
+    book = pd.read_csv(tmp_path / "book.csv").set_index("student")
+    assert code == 0 and book.at["jane", "passed"] == 4 and book.at["big", "passed"] == 0
+    assert "past the cap of 1048576" in book.at["big", "reason"]
+
+
 def test_a_stored_zip_past_the_caps_is_refused_for_its_student_only(capsys, reference, tmp_path):
     upload = benchmark.bomb_upload(tmp_path, 20, benchmark.DENSE_RANDOM_BYTES)
     uploads = {"bomb_1_1_runs.zip": upload, "jane_2_1_runs.zip": zip_bytes(runs_files())}
