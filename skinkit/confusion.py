@@ -20,6 +20,9 @@ MATRIX_FILENAME = "confusion_matrix.csv"
 CONFIG_FILENAME = "config.json"
 MAX_FILE_BYTES = 1 << 20  # a matrix is under 1 KB and a config.json a few KB
 ERROR_TEXT_LIMIT = 200    # characters of a parser's own message quoted in ours
+# A matrix is a header and NUM_CLASSES rows of NUM_CLASSES + 1 fields; a file far past that is refused
+# from a count of its line breaks and commas, before a parser builds a table of it.
+MAX_TABLE_LINES = MAX_LINE_FIELDS = 4 * (NUM_CLASSES + 1)
 
 
 class RunFileError(KitError, ValueError):
@@ -61,10 +64,23 @@ def read_confusion_matrix(path):
 
 def confusion_matrix_from_bytes(data, name):
     """Validate the bytes of a confusion_matrix.csv into labelled integer counts; `name` is shown in errors."""
+    check_text_shape(data, name)
     raw = parse_csv(data, name)
     check_shape(raw, name)
     check_labels(raw, name)
     return check_counts(raw, name)
+
+
+def check_text_shape(data, name):
+    """RunFileError for a file of far more lines or comma-separated fields than a matrix, counted, not parsed."""
+    lines = max(data.count(b"\n"), data.count(b"\r")) + 1
+    if lines > MAX_TABLE_LINES:
+        raise RunFileError(f"{name}: wrong shape: expected {NUM_CLASSES}x{NUM_CLASSES} counts under a header of "
+                           f"class labels, read {lines} lines")
+    fields = max(line.count(b",") for line in data.splitlines() or [b""]) + 1
+    if fields > MAX_LINE_FIELDS:
+        raise RunFileError(f"{name}: wrong shape: expected {NUM_CLASSES}x{NUM_CLASSES} counts under a header of "
+                           f"class labels, read a line of {fields} comma-separated fields")
 
 
 def parse_csv(data, name):

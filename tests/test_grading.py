@@ -67,6 +67,7 @@ def assert_one_line_error(err, *fragments):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "Traceback" not in err
+    assert lines[0].startswith("grade: "), lines[0]
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
@@ -276,7 +277,7 @@ def test_unusable_submission_exits_2_with_one_line(capsys, reference, tmp_path, 
     bad = make(tmp_path)
     code, out, err = grade(capsys, reference, bad)
     assert code == 2
-    assert_one_line_error(err, "unusable submission", fragment, bad.name)
+    assert_one_line_error(err, "--submission", fragment, bad.name)
     assert "PASS" not in out and "FAIL" not in out
 
 
@@ -299,7 +300,7 @@ def test_malformed_reference_exits_2(capsys, tmp_path):
     bad_reference = bad_entry_cm(tmp_path / "ref.csv", -1)
     code, out, err = grade(capsys, bad_reference, write_cm(tmp_path / "student", REFERENCE))
     assert code == 2
-    assert_one_line_error(err, "unusable reference", "ref.csv", "negative entry")
+    assert_one_line_error(err, "--reference", "ref.csv", "negative entry")
     assert out == ""
 
 
@@ -401,7 +402,7 @@ def test_unreadable_config_is_unusable_input(capsys, tmp_path):
     (student / "config.json").write_text("{not json")
     code, _, err = grade(capsys, reference, student)
     assert code == 2
-    assert_one_line_error(err, "unusable submission", "config.json: not a readable JSON file")
+    assert_one_line_error(err, "--submission", "config.json: not a readable JSON file")
 
 
 # --- class mode -------------------------------------------------------------------
@@ -428,7 +429,8 @@ def test_class_mode_writes_verdicts(capsys, reference, class_folder):
     verdicts_path = class_folder / "verdicts.csv"
     verdicts = pd.read_csv(verdicts_path, keep_default_na=False).set_index("student")
     assert code == 0 and err == ""
-    assert list(verdicts.columns) == ["verdict", "balanced_accuracy_difference", "worst_class", "reason"]
+    assert list(verdicts.columns) == ["verdict", "balanced_accuracy_difference", "worst_class", "reason",
+                                      "student_id", "late", "roster"]
     assert list(verdicts.index) == ["alice", "bob", "carol"]
     assert verdicts["verdict"].to_dict() == {"alice": "pass", "bob": "fail", "carol": "unusable"}
     assert verdicts.at["alice", "worst_class"] == "bcc"
@@ -464,14 +466,20 @@ def test_class_mode_student_without_matrix_is_unusable(capsys, reference, class_
 def test_class_mode_with_unusable_reference_exits_2(capsys, tmp_path, class_folder):
     code, _, err = grade(capsys, tmp_path / "no_reference", class_folder)
     assert code == 2
-    assert_one_line_error(err, "unusable reference", "missing file")
+    assert_one_line_error(err, "--reference", "missing file")
     assert not (class_folder / "verdicts.csv").exists()
 
 
-def test_class_mode_unwritable_out_exits_2(capsys, reference, class_folder, tmp_path):
-    code, _, err = grade(capsys, reference, class_folder, "--out", str(tmp_path / "no" / "dir" / "v.csv"))
-    assert code == 2
-    assert_one_line_error(err, "cannot write verdicts")
+def test_class_mode_out_folder_is_created_before_grading(capsys, reference, class_folder, tmp_path):
+    code, _, _ = grade(capsys, reference, class_folder, "--out", str(tmp_path / "no" / "dir" / "v.csv"))
+    assert code == 0 and len(pd.read_csv(tmp_path / "no" / "dir" / "v.csv")) == 3
+
+
+def test_class_mode_unusable_out_exits_2_before_grading(capsys, reference, class_folder, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    code, out, err = grade(capsys, reference, class_folder, "--out", str(tmp_path / "a_file" / "v.csv"))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "grade: ", "--out")
 
 
 def test_grade_class_api(reference, class_folder, tmp_path):

@@ -17,7 +17,6 @@ from ..data.prepare import SQUARE_SIZE, square_gray
 from ..errors import KitError
 from ..files import project_root
 from .inputs import crop_to_input
-from .runtime import OnnxClassifier
 
 TOP = 3
 DISCLAIMER = "{stage}: a course model, not a diagnosis; show a doctor any lesion that worries you."
@@ -45,6 +44,7 @@ def prepared_photo(path):
 def load_classifier(runs_root="runs", stage="small_finetune", onnx_file=None):
     """The exported `onnx_file` run by onnxruntime, or else the PyTorch model of a finished stage."""
     if onnx_file:
+        from .runtime import OnnxClassifier  # onnxruntime, imported only here: `grade` and --help start without it
         return OnnxClassifier(onnx_file)
     from .contract import stage_classifier  # PyTorch, imported only for a stage model
     return stage_classifier(runs_root, stage)

@@ -1,9 +1,10 @@
 """The `skinkit grade` command: one submission, one student's runs folder, or a whole class.
 
-Exit codes: 0 pass, 1 fail (or a missing stage), 2 unusable input (one line on stderr). A class
-(a folder of student folders or zips, or a platform's zip) exits 0 once every student has a
-verdict in the CSV, and 2 when the reference, the roster or the class archive is unusable or an
-output cannot be written.
+Exit codes: 0 pass, 1 fail (or a missing stage), 2 unusable input (one line on stderr,
+`grade: what went wrong; what to do`). A class (a folder of student folders or zips, or a
+platform's zip) exits 0 once every student has a row: a student's name or archive refuses at
+most that student. It exits 2 when the reference, the roster or the class archive itself is
+unusable, or an output place cannot be made; output places are checked before grading.
 """
 
 import argparse
@@ -12,31 +13,27 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-import pandas as pd
-
 from ..confusion import MATRIX_FILENAME, RunFileError, resolve_matrix_path
 from ..errors import one_line
 from .archives import ArchiveLimits, open_zip
-from .errors import GradingInputError
-from .feedback import write_feedback
+from .errors import GradingInputError, OutputError
 from .folders import folder_files
-from .gradebook import (
-    GRADEBOOK_FILENAME,
-    VERDICT_COLUMNS,
-    VERDICTS_FILENAME,
-    StudentGrade,
-    grade_students,
-    gradebook,
-    read_reference,
-    verdict_row,
-    verdicts_table,
-)
+from .gradebook import StudentGrade, grade_students, read_reference
+from .outputs import FORMATS, default_out, ready_outputs, warnings, write_outputs
+from .platforms import DEFAULT_ASSIGNMENT
 from .stages import StageGrade, grade_files
 from .students import archive_entries, folder_entries, group_students, is_class_folder, read_roster
 from .verdicts import DEFAULT_TOLERANCE, format_table, grade_submission, verdict_line
 
 EXIT_PASS, EXIT_FAIL, EXIT_UNUSABLE = 0, 1, 2
 EXIT_BY_VERDICT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "missing": EXIT_FAIL, "unusable": EXIT_UNUSABLE}
+ADVICE = {
+    "reference": "give --reference a run folder, its confusion_matrix.csv, or a runs/ folder of stage folders",
+    "submission": "give --submission a run folder or CSV, a student's runs/ folder, a class folder, or the "
+                  "platform's zip of all submissions",
+    "roster": "give --roster a CSV with an id and a name column (the platform's gradebook export or grading "
+              "worksheet)",
+}
 
 
 def tolerance_argument(text):
@@ -50,6 +47,14 @@ def tolerance_argument(text):
     return value
 
 
+def points_argument(text):
+    """argparse type for --points: a finite number > 0."""
+    value = tolerance_argument(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 def add_arguments(parser):
     """Add the grade command's arguments to an argparse parser."""
     parser.add_argument("--reference", required=True, metavar="REF",
@@ -60,16 +65,31 @@ def add_arguments(parser):
     parser.add_argument("--tolerance", type=tolerance_argument, default=DEFAULT_TOLERANCE,
                         help=f"largest allowed absolute recall difference (default {DEFAULT_TOLERANCE})")
     parser.add_argument("--out", metavar="CSV", default=None,
-                        help="verdicts CSV (one-stage reference) or gradebook CSV (runs/ reference) to write "
-                             "(class default: verdicts.csv or gradebook.csv in SUB, or beside a zip)")
+                        help="the CSV to write (its folder is created); class default: in SUB, or beside a zip")
+    parser.add_argument("--format", choices=FORMATS, default="kit",
+                        help="kit: the kit's gradebook or verdicts (default); canvas: Canvas's gradebook import; "
+                             "moodle: Moodle's assignment grading worksheet")
+    parser.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, metavar="NAME",
+                        help=f"the assignment's column in the Canvas file (default {DEFAULT_ASSIGNMENT!r}; use the "
+                             "column name of Canvas's export, e.g. 'Runs (12345)', to fill an existing one)")
+    parser.add_argument("--points", type=points_argument, default=None,
+                        help="the score of a student who passed every stage (canvas, moodle; default: the "
+                             "number of stages)")
     parser.add_argument("--roster", metavar="CSV", help="class list with an id and a name column (maps ids in "
                                                         "file names to names)")
     parser.add_argument("--feedback", metavar="DIR", help="write one Markdown feedback file per student here")
+    parser.add_argument("--feedback-zip", metavar="ZIP",
+                        help="write the feedback files as a zip for Moodle's 'upload multiple feedback files in a zip'")
     return parser
 
 
 def run(args):
     """Grade from parsed arguments; return the exit code."""
+    readable_output()
+    try:
+        ready_outputs(args)
+    except OutputError as exc:
+        return stop(exc)
     try:
         references, whole_runs = read_reference(args.reference)
     except RunFileError as exc:
@@ -86,9 +106,22 @@ def run(args):
     return run_single(references[0], args)
 
 
+def readable_output():
+    """Let a name the terminal cannot show print escaped instead of stopping the command."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def stop(exc):
+    """Print an expected error as `grade: ...`; return the exit code for unusable input."""
+    print(f"grade: {one_line(exc)}", file=sys.stderr)
+    return EXIT_UNUSABLE
+
+
 def unusable(role, exc):
-    """Print the one-line error for an unusable input; return its exit code."""
-    print(f"error: unusable {role}: {one_line(exc)}", file=sys.stderr)
+    """Print the one-line error for an unusable input, with what to do; return its exit code."""
+    print(f"grade: {one_line(exc)}; {ADVICE[role]}", file=sys.stderr)
     return EXIT_UNUSABLE
 
 
@@ -125,12 +158,10 @@ def run_single(reference, args):
     print(f"Tolerance:  {args.tolerance:g} (absolute difference in recall)\n")
     print(format_table(report.table))
     print(verdict_line(report))
-    if args.out:
-        grade = StageGrade(reference.stage, "pass" if report.passed else "fail", report.reason, report)
-        row = verdict_row(resolve_matrix_path(args.submission).parent.name, grade)
-        table = pd.DataFrame([row], columns=list(VERDICT_COLUMNS))
-        if not written(lambda: table.to_csv(args.out, index=False), args.out, "verdicts"):
-            return EXIT_UNUSABLE
+    stage = StageGrade(reference.stage, "pass" if report.passed else "fail", report.reason, report)
+    grade = StudentGrade(resolve_matrix_path(args.submission).parent.name, "", [stage])
+    if not write_outputs([grade], [reference.stage], False, args.out, args):
+        return EXIT_UNUSABLE
     return EXIT_PASS if report.passed else EXIT_FAIL
 
 
@@ -156,7 +187,7 @@ def run_one_student(references, whole_runs, args):
             print(format_table(stage.report.table))
         print(f"{stage.verdict.upper()}: {stage.reason}")
     print(f"\n{grade.passed} of {len(grade.stages)} stages passed")
-    if not write_outputs([grade], references, whole_runs, args.out, args):
+    if not write_outputs([grade], [r.stage for r in references], whole_runs, args.out, args):
         return EXIT_UNUSABLE
     return max(EXIT_BY_VERDICT[stage.verdict] for stage in grade.stages)
 
@@ -173,38 +204,49 @@ def class_students(submission, stages, roster, stack):
 
 def run_class(references, whole_runs, roster, args):
     """Every student of a class against every reference stage: lines, the CSV and feedback files."""
+    stages = [reference.stage for reference in references]
     with ExitStack() as stack:
         try:
-            students, out_folder = class_students(args.submission, [r.stage for r in references], roster, stack)
+            students, out_folder = class_students(args.submission, stages, roster, stack)
         except RunFileError as exc:
             return unusable("submission", exc)
+        out = args.out or default_out(out_folder, whole_runs, args.format)
+        try:
+            ready_outputs(args, out)
+        except OutputError as exc:
+            return stop(exc)
         grades = grade_students(references, students, args.tolerance, single_stage=not whole_runs)
     for grade in grades:
         print(student_line(grade) if not whole_runs else gradebook_line(grade))
     print(class_summary(grades, len(references), whole_runs))
-    default = out_folder / (GRADEBOOK_FILENAME if whole_runs else VERDICTS_FILENAME)
-    return EXIT_PASS if write_outputs(grades, references, whole_runs, args.out or default, args) else EXIT_UNUSABLE
+    warnings(grades, args)
+    return EXIT_PASS if write_outputs(grades, stages, whole_runs, out, args) else EXIT_UNUSABLE
+
+
+def shown_name(grade):
+    """A student's name as printed: with "(late)" when the platform marked the submission late."""
+    return f"{grade.name} (late)" if grade.late else grade.name
 
 
 def student_line(grade):
     """One printed line for a student's verdict against a one-stage reference."""
     stage = grade.stages[0]
     if stage.report is None:
-        return f"{grade.name}: UNUSABLE: {stage.reason}"
+        return f"{shown_name(grade)}: {stage.verdict.upper()}: {stage.reason}"
     report = stage.report
     worst = f"worst class {report.worst_class}" if report.worst_class else "no class differs"
     summary = f"balanced accuracy difference {report.balanced_accuracy_difference:+.4f}, {worst}"
     if stage.verdict == "pass":
-        return f"{grade.name}: PASS ({summary})"
-    return f"{grade.name}: FAIL: {stage.reason} ({summary})"
+        return f"{shown_name(grade)}: PASS ({summary})"
+    return f"{shown_name(grade)}: FAIL: {stage.reason} ({summary})"
 
 
 def gradebook_line(grade):
     """One printed line for a student graded on several stages."""
     if all(stage.verdict == "unusable" for stage in grade.stages):
-        return f"{grade.name}: UNUSABLE: {grade.stages[0].reason}"
+        return f"{shown_name(grade)}: UNUSABLE: {grade.stages[0].reason}"
     problem = f"; {grade.reason}" if grade.reason else ""
-    return f"{grade.name}: {grade.passed}/{len(grade.stages)} stages passed{problem}"
+    return f"{shown_name(grade)}: {grade.passed}/{len(grade.stages)} stages passed{problem}"
 
 
 def class_summary(grades, stages, whole_runs):
@@ -216,26 +258,3 @@ def class_summary(grades, stages, whole_runs):
     if whole_runs:
         return f"Graded {len(grades)} students on {stages} stages: {counts}"
     return f"Graded {len(grades)} students: {counts}"
-
-
-def write_outputs(grades, references, whole_runs, out, args):
-    """Write the gradebook or verdicts CSV (when `out`) and the feedback files (--feedback); False on failure."""
-    if out:
-        table = gradebook(grades, [r.stage for r in references]) if whole_runs else verdicts_table(grades)
-        if not written(lambda: table.to_csv(out, index=False), out, "gradebook" if whole_runs else "verdicts"):
-            return False
-    if args.feedback:
-        return written(lambda: write_feedback(grades, args.feedback, args.tolerance), args.feedback,
-                       "feedback files")
-    return True
-
-
-def written(write, target, what):
-    """Call `write()`; print where `what` went, or one line on stderr and False when it cannot be written."""
-    try:
-        write()
-    except OSError as exc:
-        print(f"error: cannot write {what} to {target}: {exc.strerror or exc}", file=sys.stderr)
-        return False
-    print(f"{what.capitalize()} written to {target}")
-    return True

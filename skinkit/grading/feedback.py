@@ -8,6 +8,7 @@ import pandas as pd
 from ..confusion import CONFIG_FILENAME, MATRIX_FILENAME
 from .verdicts import BALANCED_ACCURACY
 
+MAX_NAME_CHARACTERS = 100  # of a name in a file name: file systems refuse names past 255 bytes
 SETTING_MEANINGS = {
     "stage": "This folder holds another stage's run (its config.json names a different stage): hand in "
              "each stage's own folder from runs/, as the notebooks wrote it.",
@@ -86,7 +87,7 @@ def feedback_markdown(grade, tolerance):
 
 def feedback_filename(grade, taken):
     """A safe, unique file name for a student's feedback: name and id, letters, digits, - and _ only."""
-    stem = re.sub(r"[^\w-]+", "_", f"{grade.name}_{grade.student_id}".strip("_")).strip("_") or "student"
+    stem = re.sub(r"[^\w-]+", "_", f"{grade.name[:MAX_NAME_CHARACTERS]}_{grade.student_id}").strip("_") or "student"
     name, number = f"{stem}.md", 2
     while name in taken:
         name, number = f"{stem}-{number}.md", number + 1

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..confusion import read_file_bytes
-from .archives import ArchiveRefused, zip_file_readers
+from .archives import ArchiveRefused, other_archive, refuse_other_archive, zip_file_readers
 from .stages import READ_NAMES, SubmittedFiles, hidden
 
 
@@ -24,6 +24,8 @@ def folder_readers(folder, limits, stack):
                 continue
             if name in READ_NAMES:
                 readers[relative] = file_reader(path)
+            elif other_archive(name) and Path(root) == Path(folder):  # what a student's folder holds
+                refuse_other_archive(str(path))
             elif name.lower().endswith(".zip"):
                 readers.update(uploaded_zip_readers(path, relative, limits, stack))
     return readers

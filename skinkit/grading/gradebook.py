@@ -6,7 +6,7 @@ on every stage, with the reason, and grading goes on.
 
 import math
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,8 @@ from .verdicts import DEFAULT_TOLERANCE
 
 VERDICTS_FILENAME = "verdicts.csv"
 GRADEBOOK_FILENAME = "gradebook.csv"
-VERDICT_COLUMNS = ("student", "verdict", "balanced_accuracy_difference", "worst_class", "reason")
+VERDICT_COLUMNS = ("student", "verdict", "balanced_accuracy_difference", "worst_class", "reason",
+                   "student_id", "late", "roster")
 
 
 @dataclass
@@ -32,6 +33,9 @@ class StudentGrade:
     name: str
     student_id: str
     stages: list
+    late: bool = False                          # a platform marked the submission late (_LATE)
+    roster: str = ""                            # with --roster: "not on roster", "no submission" or ""
+    fields: dict = field(default_factory=dict)  # the roster's columns for this student
 
     @property
     def passed(self):
@@ -47,17 +51,17 @@ class StudentGrade:
 
 def grade_student(references, student, tolerance, single_stage=False):
     """Every reference stage graded against one student; a refused submission is unusable throughout."""
+    def graded(stages):
+        return StudentGrade(student.name, student.student_id, stages, student.late, student.roster, student.fields)
+
     if not student.entries:
-        missing = [StageGrade(reference.stage, "missing", "nothing handed in") for reference in references]
-        return StudentGrade(student.name, student.student_id, missing)
+        return graded([StageGrade(reference.stage, "missing", "nothing handed in") for reference in references])
     with ExitStack() as stack:
         try:
             files = student.open(ArchiveLimits(), stack)
-        except RunFileError as exc:
-            unusable = [StageGrade(reference.stage, "unusable", one_line(exc)) for reference in references]
-            return StudentGrade(student.name, student.student_id, unusable)
-        return StudentGrade(student.name, student.student_id,
-                            grade_files(references, files, tolerance, single_stage))
+            return graded(grade_files(references, files, tolerance, single_stage))
+        except (RunFileError, OSError) as exc:  # OSError: a file or temporary file the system would not give
+            return graded([StageGrade(reference.stage, "unusable", one_line(exc)) for reference in references])
 
 
 def grade_students(references, students, tolerance, single_stage=False):
@@ -69,7 +73,7 @@ def grade_students(references, students, tolerance, single_stage=False):
 def gradebook_columns(stages):
     """The gradebook's columns: student, per stage its verdict and difference, passed, stages, reason, id."""
     per_stage = [f"{stage}_{column}" for stage in stages for column in ("verdict", "balanced_accuracy_difference")]
-    return ["student", *per_stage, "passed", "stages", "reason", "student_id"]
+    return ["student", *per_stage, "passed", "stages", "reason", "student_id", "late", "roster"]
 
 
 def gradebook_row(grade):
@@ -80,7 +84,12 @@ def gradebook_row(grade):
         row[f"{stage.stage}_balanced_accuracy_difference"] = (
             stage.report.balanced_accuracy_difference if stage.report else math.nan)
     return {**row, "passed": grade.passed, "stages": len(grade.stages), "reason": grade.reason,
-            "student_id": grade.student_id}
+            **identity_cells(grade)}
+
+
+def identity_cells(grade):
+    """The id, lateness and roster cells of a student's row."""
+    return {"student_id": grade.student_id, "late": "late" if grade.late else "", "roster": grade.roster}
 
 
 def gradebook(grades, stages):
@@ -89,7 +98,7 @@ def gradebook(grades, stages):
 
 
 def verdict_row(student, grade):
-    """The verdicts-table row of one student's only stage."""
+    """The verdicts-table row of one student's only stage (without the identity columns)."""
     report = grade.report
     if report is None:
         return dict(zip(VERDICT_COLUMNS, (student, grade.verdict, math.nan, "", grade.reason)))
@@ -99,7 +108,7 @@ def verdict_row(student, grade):
 
 def verdicts_table(grades):
     """The single-stage verdicts table: one row per student (columns VERDICT_COLUMNS)."""
-    rows = [verdict_row(grade.name, grade.stages[0]) for grade in grades]
+    rows = [{**verdict_row(grade.name, grade.stages[0]), **identity_cells(grade)} for grade in grades]
     return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
 
 

@@ -9,6 +9,7 @@ of two different runs can agree exactly.
 """
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass
 
@@ -127,9 +128,22 @@ def run_differences(reference_config, submission_config):
 
 def run_mismatch(reference_config, submission_config):
     """What differs between two runs' stage, data fingerprint and seed ("" when alike or unknown)."""
-    differing = [f"{RUN_IDENTITY[key]} {shown(submission_config[key])} (reference {shown(reference_config[key])})"
+    differing = [difference_text(RUN_IDENTITY[key], submission_config[key], reference_config[key])
                  for key in run_differences(reference_config, submission_config)]
     return "not the same run as the reference: " + ", ".join(differing) if differing else ""
+
+
+def difference_text(label, value, reference):
+    """One differing setting; values that only differ in kind ("0" and 0) are shown as JSON writes them."""
+    if shown(value) != shown(reference):
+        return f"{label} {shown(value)} (reference {shown(reference)})"
+    return (f"{label} {shown(json.dumps(value))} (reference {shown(json.dumps(reference))}): a {kind(value)} "
+            f"where the kit writes a {kind(reference)}; run the notebook again rather than editing config.json")
+
+
+def kind(value):
+    """What kind of JSON value a config value is, in a word."""
+    return "text" if isinstance(value, str) else "number" if isinstance(value, (int, float)) else type(value).__name__
 
 
 def shown(value):

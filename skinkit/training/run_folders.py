@@ -31,9 +31,10 @@ def load_checkpoint(path):
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
-    except Exception as error:
-        raise CheckpointError(f"{path}: not a readable skinkit checkpoint ({error}); delete it and "
-                         f"re-run the stage that writes it.") from error
+    except Exception as error:  # PyTorch's own text advises weights_only=False, which would run the file's code
+        raise CheckpointError(f"{path}: not a readable skinkit checkpoint ({type(error).__name__}: it holds more "
+                              "than tensors and plain data, or is damaged; it is never unpickled); delete it and "
+                              "re-run the stage that writes it.") from None
 
 
 def history_frame(result):
