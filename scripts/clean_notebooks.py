@@ -87,7 +87,8 @@ def execute_checked(paths, patterns):
         os.environ.update(SKINKIT_SMOKE="1", SKINKIT_RUNS=runs)
         for path in paths:
             notebook = nbformat.read(path, as_version=4)
-            NotebookClient(notebook, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+            resources = {"metadata": {"path": str(path.parent)}}
+            NotebookClient(notebook, kernel_name="python3", resources=resources).execute()
             found[path.name] = checked_outputs(notebook, patterns)
             print(f"ran {path.name}", file=sys.stderr)
     return found

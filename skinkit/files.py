@@ -1,4 +1,4 @@
-"""Atomic file writes (JSON, CSV, figures) shared by data, training and reporting: a kill mid-write never leaves half a file.
+"""Atomic file writes (JSON, CSV, figures) for every layer: a kill mid-write never leaves half a file.
 
 Also `project_root`, the kit's own folder (here rather than in notebook.py, which loads PyTorch).
 """

@@ -24,7 +24,7 @@ def classification_table(y_true, y_pred):
 
 
 def summary_metrics(y_true, y_pred):
-    """Total accuracy, balanced accuracy and macro-F1 (the numpy scores below; tests check them against scikit-learn)."""
+    """Total accuracy, balanced accuracy and macro-F1 (numpy scores; tests check them against scikit-learn)."""
     return {name: float(score(y_true, y_pred)) for name, score in SCORES.items()}
 
 

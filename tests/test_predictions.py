@@ -71,7 +71,8 @@ def test_predictions_for_other_images_are_made_again_with_one_line(runs, tmp_pat
                       simulated_probabilities(y_true))
     table = saved.stage_predictions(runs, "small_finetune", SAMPLE, "test", CPU)
     assert len(table) == 35
-    assert "predictions_test.csv lists other images than the data's test/ folder: predicted again" in capsys.readouterr().out
+    expected = "predictions_test.csv lists other images than the data's test/ folder: predicted again"
+    assert expected in capsys.readouterr().out
 
 
 def test_the_test_split_is_predicted_by_notebook_6_and_read_afterwards(runs, capsys, monkeypatch):
