@@ -139,11 +139,16 @@ def time_batches(plan, image_shape, image_size, device):
 
 
 def duration(seconds):
-    """'1 h 05 min', '12 min', '40 s'."""
+    """'1 h 05 min', '12 min', '75 s'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
     minutes = round(seconds / 60)
-    if minutes >= 60:
-        return f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{minutes} min" if minutes else f"{seconds:.0f} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def epochs(count):
+    """'1 epoch', '12 epochs'."""
+    return f"{count} epoch{'' if count == 1 else 's'}"
 
 
 class CourseClock:
@@ -168,9 +173,9 @@ class CourseClock:
             return "training: every stage is already trained in its run folder; the notebooks load them"
         done = [plan.stage for plan in self.plans.values() if not plan.epochs_left]
         return (f"training estimate: about {duration(self.seconds_left())} for "
-                f"{sum(plan.epochs_left for plan in todo)} epochs of {len(todo)} stage(s) (one batch of each "
+                f"{epochs(sum(plan.epochs_left for plan in todo))} in {len(todo)} stage(s) (one batch of each "
                 f"stage's model timed just now){'; already trained: ' + ', '.join(done) if done else ''}; "
-                f"the other notebooks take their own minutes on top")
+                f"the other notebooks take their own time on top")
 
     def notebook_finished(self, name):
         """Take in the epoch seconds measured by the stage notebook `name` trained; the line saying what is left.
@@ -183,7 +188,7 @@ class CourseClock:
             return None
         measured = read_history(history)["seconds"].iloc[plan.epochs_done:].sum()
         self.measured, self.predicted = self.measured + measured, self.predicted + plan.predicted()
-        line = (f"{plan.stage}: {plan.epochs_left} epochs in {duration(measured)} "
+        line = (f"{plan.stage}: {epochs(plan.epochs_left)} in {duration(measured)} "
                 f"(estimated {duration(plan.predicted())})")
         plan.epochs_left = 0
         left = self.seconds_left()
