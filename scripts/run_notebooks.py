@@ -10,8 +10,10 @@ ones took. A notebook whose kernel dies (killed, out of memory) ends the run wit
 """
 
 import argparse
+import json
 import math
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -195,25 +197,43 @@ class CourseClock:
         return f"{line}; training left: {f'about {duration(left)}' if left else 'none'}"
 
 
+def batch_times(root, stages, smoke):
+    """{stage: (training batch s, validation batch s)}: `time_batches` for each of `stages` on the default data."""
+    data_root = default_data_root(root, smoke)[0]
+    first_image = data_root / "train" / list_labelled_images(data_root / "train")["file"].iat[0]
+    image_shape = read_gray(first_image).shape[-2:]
+    device = loop.pick_device()
+    loop.prepare_device(device)
+    times = {}
+    for stage in stages:
+        plan = StagePlan(stage, None, 0, 1, 1, 1)
+        time_batches(plan, image_shape, SMOKE_IMAGE_SIZE if smoke else IMAGE_SIZE, device)
+        times[stage] = (plan.step_s, plan.eval_s)
+    return times
+
+
 def start_clock(root, runs_root, smoke):
     """Plan the stages, time one batch of each stage still to train, print the estimate; the CourseClock.
 
-    None when the data cannot be read: the first notebook then says what is wrong with it.
+    The timing runs in a fresh Python process, so that its memory is back with the system before
+    the notebooks train. None when the data cannot be read (the first notebook says what is wrong)
+    or the timing fails (the estimate is left out, the run goes on).
     """
-    data_root = default_data_root(root, smoke)[0]
     try:
-        plans = plan_stages(data_root, runs_root, smoke)
-        first_image = data_root / "train" / list_labelled_images(data_root / "train")["file"].iat[0]
+        plans = plan_stages(default_data_root(root, smoke)[0], runs_root, smoke)
     except KitError:
         return None
-    device = loop.pick_device()
-    loop.prepare_device(device)
-    for plan in plans:
-        if plan.epochs_left:
-            time_batches(plan, read_gray(first_image).shape[-2:], SMOKE_IMAGE_SIZE if smoke else IMAGE_SIZE,
-                         device)
-    if device.type == "cuda":
-        torch.cuda.empty_cache()  # the kernels train on this GPU next
+    todo = [plan.stage for plan in plans if plan.epochs_left]
+    if todo:
+        command = [sys.executable, __file__, "--time-batches", *todo, *(["--smoke"] if smoke else [])]
+        timing = subprocess.run(command, capture_output=True, text=True)
+        if timing.returncode:
+            print(f"training estimate: none (timing a batch failed: "
+                  f"{(timing.stderr.strip().splitlines() or ['no message'])[-1]})", flush=True)
+            return None
+        times = json.loads(timing.stdout.splitlines()[-1])
+        for plan in plans:
+            plan.step_s, plan.eval_s = times.get(plan.stage, (0.0, 0.0))
     clock = CourseClock(plans, runs_root)
     print(clock.start_line(), flush=True)
     return clock
@@ -257,7 +277,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="set SKINKIT_SMOKE=1 (tiny runs)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default none)")
+    parser.add_argument("--time-batches", nargs="+", metavar="STAGE", help=argparse.SUPPRESS)  # start_clock's
     args = parser.parse_args(argv)
+    if args.time_batches:
+        print(json.dumps(batch_times(ROOT, args.time_batches, args.smoke)))
+        return 0
     # Nobody sees the kernels' live bars here: they print a line a minute instead (skinkit.progress).
     os.environ.setdefault("SKINKIT_PROGRESS_LINES", "60")
     if args.smoke:
