@@ -136,7 +136,7 @@ def time_batches(plan, image_shape, image_size, device):
         val_images = val_augment(images[:recipe.val_batch_size].to(device))
         loop.predict_probabilities(model, [(val_images, labels[:recipe.val_batch_size])], device, precision)
 
-    train_batch()  # the first step also allocates: not timed
+    train_batch(), val_batch()  # the first calls also allocate and pick kernels: not timed
     plan.step_s, plan.eval_s = timed(train_batch, device), timed(val_batch, device)
 
 
