@@ -102,7 +102,12 @@ def progress_bar(iterable=None, **kwargs):
     seconds = line_interval()
     if seconds is not None and not kwargs.get("disable"):
         delay = max(seconds, kwargs.pop("delay", 0))
-        kwargs.update(file=LineWriter(), ascii=True, mininterval=seconds, maxinterval=seconds, delay=delay)
+        # position=0: a nested bar would otherwise move the cursor up (ESC[A) to redraw in place,
+        # which a log shows as stray codes; as lines, bars need no place on the screen.
+        # miniters=1: with tqdm's adaptive count, its monitor thread prints a line with a stale
+        # count (seen in a log: "34/95 [01:00" again at [02:00"); now each step checks the clock.
+        kwargs.update(file=LineWriter(), ascii=True, mininterval=seconds, maxinterval=seconds, delay=delay,
+                      position=0, miniters=1)
         return text_tqdm(iterable, **kwargs)
     return (NotebookBar if IN_NOTEBOOK else auto_tqdm)(iterable, **kwargs)
 

@@ -1,5 +1,8 @@
 """BatchAugment: the project report's augmentation on whole batches, checked against transforms v2."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from torchvision.transforms.v2 import functional as F
@@ -7,6 +10,7 @@ from torchvision.transforms.v2 import functional as F
 from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.data.transforms import eval_transform, train_transform, weights_preprocessing
+from skinkit.reporting.data_overview import rotation_corners
 
 from .helpers import SAMPLE
 
@@ -92,3 +96,22 @@ def test_smaller_image_size_scales_resize_and_crop_together():
 def test_wrong_input_is_explained():
     with pytest.raises(ValueError, match="uint8"):
         BatchAugment("small")(torch.zeros(2, 3, 64, 64))
+
+
+@pytest.mark.parametrize("model_name", ["large", "small"])
+def test_black_corners_of_the_rotation_match_the_geometry_of_a_turned_crop(model_name):
+    resize, crop = weights_preprocessing(model_name)[:2]
+    zoom = crop / resize  # the crop's half-side, the image's being 1
+    angles = np.radians(np.linspace(-20, 20, 81))
+    centres = ((np.arange(crop) + 0.5) / crop * 2 - 1) * zoom
+    x, y = np.meshgrid(centres, centres)
+    outside = [np.mean(np.maximum(abs(np.cos(a) * x - np.sin(a) * y), abs(np.sin(a) * x + np.cos(a) * y)) > 1)
+               for a in angles]
+    # By hand: the centre of the crop's corner pixel, c * (1, 1) with c = zoom * (1 - 1 / crop),
+    # leaves the image once c * (cos a + sin a) = c * sqrt(2) * sin(a + 45°) > 1.
+    corner = zoom * (1 - 1 / crop)
+    first_angle = math.degrees(math.asin(1 / (corner * math.sqrt(2)))) - 45
+    with_corners, mean_share, largest_share = rotation_corners((300, 300), model_name)
+    assert with_corners == pytest.approx(np.mean(np.abs(np.degrees(angles)) > first_angle), abs=1 / 81)
+    assert mean_share == pytest.approx(np.mean(outside), abs=0.003)
+    assert largest_share == pytest.approx(max(outside), abs=0.005) and largest_share > 0

@@ -7,7 +7,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from skinkit.__main__ import main
-from skinkit.progress import IN_NOTEBOOK, ProgressSettingError, progress_bar
+from skinkit.progress import IN_NOTEBOOK, ProgressSettingError, progress_bar, write_line
 
 from .helpers import ROOT
 from .test_grading import REFERENCE, write_cm
@@ -54,6 +54,17 @@ def test_progress_lines_say_batches_done_and_time_left(monkeypatch, capsys):
     assert lines and all(line.startswith("epoch 1:") for line in lines)
     assert any("/4 [" in line and "<" in line for line in lines)  # done/total [elapsed<left]
     assert not any("\r" in line for line in lines)
+
+
+def test_nested_progress_lines_hold_no_cursor_codes(monkeypatch, capsys):
+    monkeypatch.setenv("SKINKIT_PROGRESS_LINES", "0.05")
+    for epoch in progress_bar(range(2), desc="epochs"):
+        for _ in progress_bar(range(3), desc=f"epoch {epoch + 1}", leave=False):
+            time.sleep(0.06)
+        write_line(f"epoch {epoch + 1} done")
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("epoch 1:") for line in lines) and "epoch 2 done" in lines
+    assert not [line for line in lines if "\x1b" in line], "a log line holds a terminal control code"
 
 
 @pytest.mark.parametrize("value", ["1min", "-5", "nan"])

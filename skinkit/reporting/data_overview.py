@@ -1,5 +1,6 @@
 """Notebook 1: counts, image statistics, oversampling and augmentation views of a dataset."""
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -59,3 +60,19 @@ def show_augmentations(dataset, index=0, views=8, model_name="large", image_size
     shown = [image.float() / 255] + [(view - view.min()) / (view.max() - view.min() + 1e-8) for view in augmented]
     titles = ["original"] + [f"view {i + 1}" for i in range(views)]
     return show_image_grid([torch.as_tensor(view) for view in shown], titles, columns=min(views + 1, 5))
+
+
+def rotation_corners(image_shape, model_name="large", image_size=None, angles=81):
+    """How much of a training view the empty corners of its rotation take, over evenly spread angles.
+
+    The kit's own warp turns a white image of `image_shape` (height, width) by each of `angles`
+    angles across the augmentation's range; the pixels left black are the corners.
+    """
+    augment = BatchAugment(model_name, image_size, train=True)
+    radians = torch.linspace(-augment.degrees, augment.degrees, angles) * (math.pi / 180)
+    white = torch.full((angles, 1, *image_shape), 255, dtype=torch.uint8)
+    view = augment.warp(white, radians, torch.ones(angles), torch.ones(angles))
+    black = (view < 255 / 2).float().mean(dim=(1, 2, 3))
+    return pd.Series({"views with black corners": (black > 0).float().mean().item(),
+                      "share of a view, on average": black.mean().item(),
+                      f"share of a view at ±{augment.degrees:g}°": black.max().item()})
