@@ -8,7 +8,7 @@ that sampling is separable, so it is one weight matrix per image side.
 
 import numpy as np
 
-INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
+INPUT_NAME, OUTPUT_NAME, OOD_NAME = "image", "probabilities", "ood_score"
 
 
 def resampling_weights(source_size, resize, crop):
