@@ -10,6 +10,8 @@ validation does it (`BatchAugment(train=False)`), then rounded to 8 bits (`input
 """
 
 import copy
+import sys
+from functools import partial
 from importlib.metadata import version
 
 import torch
@@ -95,7 +97,8 @@ def stage_classifier(runs_root, stage, data_root=None):
     """The PyTorch model of a finished stage, with its normalisation, temperature, softmax and gate."""
     model, config = load_stage_model(runs_root, stage)
     size = input_size(config["model"], config["image_size"])[1]
-    uncertainty = stage_uncertainty(runs_root, stage, data_root)
+    # on stderr: predict --json keeps stdout for its answers
+    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=partial(print, file=sys.stderr))
     return TorchClassifier(DeployableModel(model, size, uncertainty), stage, size, thresholds(uncertainty))
 
 

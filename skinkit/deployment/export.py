@@ -120,7 +120,7 @@ def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, 
     data_root = Path(data_root or config["data_root"])
     check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    uncertainty = stage_uncertainty(runs_root, stage, data_root)
+    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=None)  # export.json records it
     deployable = DeployableModel(model, size, uncertainty)
     with staged(out_dir, FILES) as scratch:
         fp32, int8 = scratch / FILES[0], scratch / FILES[1]

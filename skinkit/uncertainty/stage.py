@@ -42,14 +42,15 @@ def read_uncertainty(path):
         return {key: float(saved[key]) if key in NUMBERS else saved[key] for key in saved.files}
 
 
-def stage_uncertainty(runs_root, stage, data_root=None, device=None):
-    """The stage's uncertainty statistics: read from its run folder, or computed and saved (one line says so)."""
+def stage_uncertainty(runs_root, stage, data_root=None, device=None, say=print):
+    """The stage's statistics: read from its run folder, or computed and saved (`say`, unless None, says so)."""
     run_dir = require_stage(runs_root, stage)
     path = run_dir / FILE
     if path.is_file() and path.stat().st_mtime >= (run_dir / "best.pt").stat().st_mtime:
         return read_uncertainty(path)
     model, config = load_stage_model(runs_root, stage)
-    print(f"{stage}: temperature, conformal threshold and gate computed once from best.pt, saved to {stage}/{FILE}.")
+    if say:
+        say(f"{stage}: temperature, conformal threshold and gate computed once from best.pt, saved to {stage}/{FILE}.")
     values = compute_uncertainty(model, config, Path(data_root or config["data_root"]), device or pick_device())
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **values)
