@@ -8,14 +8,14 @@ from .inputs import OOD_NAME
 
 
 def ancestors(graph, output):
-    """Names of the nodes that `output` depends on."""
-    producer = {tensor: node for node in graph.node for tensor in node.output}
+    """Positions in graph.node of the nodes that `output` depends on (names may be empty or repeated)."""
+    producer = {tensor: index for index, node in enumerate(graph.node) for tensor in node.output}
     found, todo = set(), [output]
     while todo:
-        node = producer.get(todo.pop())
-        if node is not None and node.name not in found:
-            found.add(node.name)
-            todo.extend(node.input)
+        index = producer.get(todo.pop())
+        if index is not None and index not in found:
+            found.add(index)
+            todo.extend(graph.node[index].input)
     return found
 
 
@@ -25,4 +25,4 @@ def gate_nodes(model):
     if OOD_NAME not in outputs:
         return []
     others = set().union(*(ancestors(model.graph, name) for name in outputs if name != OOD_NAME))
-    return sorted(ancestors(model.graph, OOD_NAME) - others)
+    return sorted(model.graph.node[index].name for index in ancestors(model.graph, OOD_NAME) - others)
