@@ -2,7 +2,8 @@
 
 What the notebooks and outside scripts call, importable from `skinkit` itself (listed in
 docs/development.md); everything else lives in the subpackages: skinkit.data, skinkit.training,
-skinkit.reporting, skinkit.deployment, skinkit.grading and skinkit.exercises (the worked solutions).
+skinkit.reporting, skinkit.uncertainty, skinkit.deployment, skinkit.grading and skinkit.exercises (the
+worked solutions).
 
 The names are imported on first use (PEP 562), so `import skinkit` and commands that do not
 train, like `python -m skinkit grade`, start without loading PyTorch.

@@ -23,6 +23,7 @@ from skinkit.data.augment import BatchAugment
 from skinkit.data.dataset import SkinLesionDataset
 from skinkit.deployment import export, quantize, report
 from skinkit.deployment.contract import input_size
+from skinkit.deployment.gate_nodes import gate_nodes
 from skinkit.deployment.inputs import crop_to_input
 from skinkit.deployment.predict import PhotoError, classify_photo, load_classifier
 from skinkit.deployment.runtime import ModelFileError, OnnxClassifier
@@ -33,6 +34,7 @@ from skinkit.reporting.conclusion import TEXT_WIDTH
 from skinkit.training.models import build_model
 from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
+from skinkit.uncertainty import temperature
 
 from .helpers import SAMPLE, main_in_fresh_python
 
@@ -103,7 +105,10 @@ def test_onnx_agrees_with_pytorch_on_random_uint8_images(exported, batch):
     images = np.random.default_rng(batch).integers(0, 256, (batch, 1, SIZE, SIZE), dtype=np.uint8)
     onnx_probabilities = OnnxClassifier(folder / "model.onnx")(images)
     assert onnx_probabilities.shape == (batch, len(CLASS_CODES))
-    np.testing.assert_allclose(onnx_probabilities, kit_probabilities(runs, images), atol=1e-4, rtol=0)
+    # the graph divides the logits by export.json's temperature (fitted on validation)
+    scaled = temperature.scaled(kit_probabilities(runs, images),
+                                json.loads((folder / "export.json").read_text())["temperature"])
+    np.testing.assert_allclose(onnx_probabilities, scaled, atol=1e-4, rtol=0)
     np.testing.assert_allclose(onnx_probabilities.sum(1), 1, atol=1e-5)
 
 
@@ -111,7 +116,8 @@ def test_onnx_agrees_with_pytorch_on_random_uint8_images(exported, batch):
 def test_both_files_carry_the_contract(exported, file):
     model = onnx.load(str(exported[1] / file))
     onnx.checker.check_model(model)
-    (image,), (probabilities,) = model.graph.input, model.graph.output
+    (image,), (probabilities, ood_score) = model.graph.input, model.graph.output
+    assert ood_score.name == "ood_score"
     assert (image.name, image.type.tensor_type.elem_type) == ("image", onnx.TensorProto.UINT8)
     assert [d.dim_param or d.dim_value for d in image.type.tensor_type.shape.dim][1:] == [1, SIZE, SIZE]
     assert probabilities.name == "probabilities"
@@ -128,7 +134,10 @@ def test_export_json_records_every_check(exported):
     assert record["onnx_vs_pytorch"]["same_predicted_class"] and record["onnx_vs_pytorch"]["images"] == 35
     files = record["files"]
     assert files["int8_bytes"] == (exported[1] / "model.int8.onnx").stat().st_size
-    assert files["int8_to_fp32"] <= 0.3
+    # the gate's means and precision matrix stay float in both files: compare the rest
+    gate_bytes = 4 * sum(t.size for t in np.load(exported[0] / STAGE / "uncertainty.npz").values()
+                         if t.ndim == 2)
+    assert (files["int8_bytes"] - gate_bytes) / (files["fp32_bytes"] - gate_bytes) <= 0.3
     check = record["int8_vs_fp32"]
     assert 0 <= check["same_class_share"] <= 1 and check["change_low"] <= check["change_high"]
     assert check["fp32"]["low"] <= check["fp32"]["balanced_accuracy"] <= check["fp32"]["high"]
@@ -157,19 +166,20 @@ def photos(tmp_path_factory):
 
 
 def top_lines(out):
-    """{file: [three class codes]} from predict's output lines (the disclaimer line has no colon-path)."""
+    """{file: its answer} from predict's output lines (the disclaimer line has no colon-path)."""
     lines = [line for line in out.splitlines() if ": " in line and "course model" not in line]
-    return {path: [part.split()[0] for part in rest.split(", ")] for path, rest in (l.rsplit(": ", 1) for l in lines)}
+    return dict(line.split(": ", 1) for line in lines)
 
 
-def test_predict_gives_three_classes_per_photo_and_one_disclaimer(exported, photos):
+def test_predict_answers_each_photo_once_after_one_disclaimer(exported, photos):
     runs = exported[0]
     status, out, err, _ = run_cli("predict", *photos, "--runs", runs)
-    assert status == 0 and err == ""
+    assert status == 0 and "not a diagnosis" not in err
     assert out.count("not a diagnosis") == 1
-    tops = top_lines(out)
-    assert list(tops) == [str(p) for p in photos]
-    assert all(len(codes) == 3 and set(codes) <= set(CLASS_CODES) for codes in tops.values())
+    answers = top_lines(out)
+    assert list(answers) == [str(p) for p in photos]
+    assert all(answer.startswith("not like the training images: refer") or answer.split()[0] in CLASS_CODES
+               for answer in answers.values())
 
 
 def test_stage_and_onnx_give_the_same_probabilities_for_a_photo(exported, photos):
@@ -246,10 +256,13 @@ def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(ex
     model = onnx.load(str(path))
     blocks = sum(isinstance(m, SqueezeExcitation) for m in build_model("small", pretrained=False).modules())
     every = quantize.Candidate("all", float_squeeze_excite=True, float_classifier=True)
-    kept = quantize.float_nodes(model, every)
+    gate = gate_nodes(model)  # always float, whatever the candidate
+    assert gate and set(gate) <= set(quantize.float_nodes(model, quantize.CANDIDATES[0]))
+    kept = [name for name in quantize.float_nodes(model, every) if name not in gate]
     types = {node.name: node.op_type for node in model.graph.node}
     assert sorted(types[name] for name in kept) == sorted(["Softmax", "Gemm"] + ["Mul"] * blocks)
-    assert [types[name] for name in quantize.float_nodes(model, quantize.CANDIDATES[0])] == ["Softmax"]
+    assert [types[name] for name in quantize.float_nodes(model, quantize.CANDIDATES[0]) if name not in gate] == [
+        "Softmax"]
 
 
 def fake_candidates(monkeypatch, agreements):

@@ -20,11 +20,9 @@ from skinkit.classes import CLASS_CODES, NUM_CLASSES
 from skinkit.data.augment import BatchAugment
 from skinkit.data.prepare import PRESETS, prepare
 from skinkit.data.transforms import weights_preprocessing
-from skinkit.reporting.calibration import BINS
 from skinkit.reporting.comparison import mflops
 from skinkit.reporting.intervals import CONFIDENCE, RESAMPLES
-from skinkit.reporting.referral import REFERRED_FRACTIONS
-from skinkit.reporting.subgroups import AGE_BANDS
+from skinkit.reporting.trust import AGE_BANDS
 from skinkit.training.models import ARCHITECTURES, build_model, count_parameters
 from skinkit.training.recipes import OVERSAMPLING_WEIGHTS, RECIPES
 
@@ -37,7 +35,9 @@ COURSE = PRESETS["course"]
 LINE_NUMBERING = r"(?m)^\s*(?:#+ (?:Solutions · )?\d\d ·|(?:#+ |\*\*)?\d\. )"
 NOT_MEASUREMENTS = [
     r"[Nn]otebooks? \d\d(?:(?:–| and )\d\d)?", r"[Ee]xercises? \d(?: and \d)?", r"et al\. \(?\d{4}",
-    r"MobileNetV3", r"HAM10000", r"\bF1\b", r"(?i:near|towards) [01]\b", r"weights? (?:is |at )?1\b", r"from 0\b",
+    r"MobileNetV3", r"HAM10000", r"\bF1\b",
+    r"(?i:near|towards) [01]\b", r"weights? (?:is |at )?1\b", r"from 0\b",
+    r"ISIC 20\d\d", r"⌈\(n\+1\)\(1−α\)⌉", r"1/\(n\+1\)", r"\b1 − ",  # names and conformal formulas
 ]
 
 
@@ -99,9 +99,9 @@ def model_facts():
 
 
 def trust_facts():
-    """Notebook 08's fixed settings: the calibration bins, the referred shares, the age bands."""
-    shares = [f"{share:.0%}".replace("%", " %") for share in REFERRED_FRACTIONS]
-    return [f"{BINS} equal-width", f"{shares[0]}, {shares[1]}, …, {shares[-1]}", f"({', '.join(AGE_BANDS)})"]
+    """Notebook 08's fixed settings: the age bands, the features the gate reads."""
+    large, small = ARCHITECTURES["large"], ARCHITECTURES["small"]
+    return [", ".join(AGE_BANDS), f"{large.features} numbers for Large, {small.features} for Small"]
 
 
 def global_facts():

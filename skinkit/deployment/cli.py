@@ -4,11 +4,12 @@ Only `export` (and `predict` with a stage model) needs PyTorch; it is imported t
 `predict --onnx` and the other commands start without it.
 """
 
+import json
 import sys
 
 from ..errors import one_line
 from ..training.recipes import RECIPES
-from .predict import PhotoError, classify_photo, disclaimer, load_classifier, prediction_line
+from .predict import PhotoError, answer_line, answer_photo, disclaimer, load_classifier, photo_paths
 
 
 def add_export_arguments(parser):
@@ -32,22 +33,25 @@ def run_export(args):
 
 def add_predict_arguments(parser):
     """Arguments of `skinkit predict`."""
-    parser.add_argument("images", nargs="+", metavar="IMAGE", help="photos (JPEG or PNG, RGB or gray, any size)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE",
+                        help="photos (JPEG or PNG, RGB or gray, any size), or folders of them")
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--stage", default="small_finetune", choices=sorted(RECIPES),
                        help="PyTorch model of this finished stage (default: small_finetune)")
     model.add_argument("--onnx", help="an exported model file (model.onnx or model.int8.onnx) instead")
     parser.add_argument("--runs", default="runs", help="run folder root (default: runs)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line and photo")
 
 
 def run_predict(args):
-    """One line per photo with its three most probable classes; bad files: one line each, exit 2."""
+    """One line per photo: top class and prediction set, or a refusal; bad files: one line each, exit 2."""
     classifier = load_classifier(args.runs, args.stage, args.onnx)
-    print(disclaimer(classifier))
+    print(disclaimer(classifier), file=sys.stderr if args.json else sys.stdout)
     failed = 0
-    for path in args.images:
+    for path in photo_paths(args.images):
         try:
-            print(prediction_line(path, classify_photo(classifier, path)), flush=True)
+            answer = answer_photo(classifier, path)
+            print(json.dumps(answer) if args.json else answer_line(answer), flush=True)
         except PhotoError as error:  # the other photos are still predicted
             print(f"predict: {one_line(error)}", file=sys.stderr, flush=True)
             failed += 1

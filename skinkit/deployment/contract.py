@@ -1,4 +1,6 @@
-"""What an exported model takes and gives: uint8 gray S x S images in, 7 class probabilities out.
+"""What an exported model takes and gives: uint8 gray S x S images in, 7 class probabilities out
+(temperature-scaled) and, with a gate, each image's `ood_score` (its squared Mahalanobis distance
+to the nearest training class mean, `uncertainty.gate`).
 
 A camera app has 8-bit pixels, so the graph starts from them: it converts to float, spreads the
 gray channel over the three the weights expect and normalises as the ImageNet weights do (the
@@ -7,6 +9,9 @@ outside is the geometry: the course's square gray image, resized and centre-crop
 validation does it (`BatchAugment(train=False)`), then rounded to 8 bits (`inputs.crop_to_input`).
 """
 
+import copy
+import sys
+from functools import partial
 from importlib.metadata import version
 
 import torch
@@ -15,17 +20,35 @@ from torch import nn
 from ..classes import CLASS_CODES
 from ..data.transforms import weights_preprocessing
 from ..training.stage import load_stage_model
+from ..uncertainty.stage import stage_uncertainty
 
 PREPROCESSING = ("input uint8 [N,1,S,S] gray, already resized and centre-cropped to S; inside: "
-                 "/255, gray -> 3 channels, ImageNet mean/std; output softmax [N,7]")
+                 "/255, gray -> 3 channels, ImageNet mean/std; output softmax [N,7] of logits / temperature, "
+                 "and ood_score [N] (squared Mahalanobis distance of the pooled features to the nearest class mean)")
+
+
+def temperature_folded(model, temperature):
+    """A copy of `model` whose last layer gives logits / temperature (the graph keeps its shape)."""
+    model = copy.deepcopy(model)
+    last = model.classifier[-1]
+    with torch.no_grad():
+        last.weight /= temperature
+        last.bias /= temperature
+    return model
 
 
 class DeployableModel(nn.Module):
-    """A trained classifier with the kit's evaluation normalisation and softmax around it."""
+    """A trained classifier with the kit's evaluation normalisation and softmax around it, and optionally
+    its temperature and gate (`uncertainty`: stage_uncertainty's statistics): then it also returns ood_score."""
 
-    def __init__(self, model, image_size):
+    def __init__(self, model, image_size, uncertainty=None):
         super().__init__()
         _, _, mean, std = weights_preprocessing(model.architecture, image_size)
+        self.gated = uncertainty is not None
+        if self.gated:
+            model = temperature_folded(model, uncertainty["temperature"])
+            self.register_buffer("means", torch.tensor(uncertainty["means"], dtype=torch.float32))
+            self.register_buffer("precision", torch.tensor(uncertainty["precision"], dtype=torch.float32))
         self.model = model.eval()
         # (x / 255 - mean) / std as one multiply-add; broadcasting the single gray channel against
         # the three per-channel constants repeats it into three channels.
@@ -34,7 +57,13 @@ class DeployableModel(nn.Module):
         self.register_buffer("shift", -torch.tensor(mean).view(1, 3, 1, 1) / std)
 
     def forward(self, image):
-        return self.model(image.float() * self.scale + self.shift).softmax(dim=1)
+        images = image.float() * self.scale + self.shift
+        if not self.gated:
+            return self.model(images).softmax(dim=1)
+        features = self.model.avgpool(self.model.features(images)).flatten(1)
+        difference = features.unsqueeze(1) - self.means  # (N, 7, D)
+        distances = ((difference @ self.precision) * difference).sum(dim=-1)
+        return self.model.classifier(features).softmax(dim=1), distances.amin(dim=1)
 
 
 def input_size(model_name, image_size):
@@ -46,26 +75,43 @@ def input_size(model_name, image_size):
 class TorchClassifier:
     """A DeployableModel run by PyTorch eagerly on the CPU, called like `runtime.OnnxClassifier`."""
 
-    def __init__(self, deployable, stage, image_size):
+    def __init__(self, deployable, stage, image_size, thresholds=None):
         self.model = deployable.eval()
         self.architecture, self.stage = deployable.model.architecture, stage
         self.resize, self.image_size = input_size(self.architecture, image_size)
+        self.thresholds = thresholds  # {"conformal_threshold", "ood_threshold"} of a gated model
+
+    def scores(self, images):
+        """(probabilities (N, 7), ood scores (N,)) of a gated model."""
+        with torch.inference_mode():
+            return tuple(output.numpy() for output in self.model(torch.as_tensor(images)))
 
     def __call__(self, images):
+        if self.model.gated:
+            return self.scores(images)[0]
         with torch.inference_mode():
             return self.model(torch.as_tensor(images)).numpy()
 
 
-def stage_classifier(runs_root, stage):
-    """The PyTorch model of a finished stage, with its normalisation and softmax, as a TorchClassifier."""
+def stage_classifier(runs_root, stage, data_root=None):
+    """The PyTorch model of a finished stage, with its normalisation, temperature, softmax and gate."""
     model, config = load_stage_model(runs_root, stage)
     size = input_size(config["model"], config["image_size"])[1]
-    return TorchClassifier(DeployableModel(model, size), stage, size)
+    # on stderr: predict --json keeps stdout for its answers
+    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=partial(print, file=sys.stderr))
+    return TorchClassifier(DeployableModel(model, size, uncertainty), stage, size, thresholds(uncertainty))
 
 
-def metadata(stage, model_name, image_size, pretrained):
+def thresholds(uncertainty):
+    """The two thresholds an answer needs: the conformal set's and the gate's."""
+    return {key: float(uncertainty[key]) for key in ("conformal_threshold", "ood_threshold")}
+
+
+def metadata(stage, model_name, image_size, pretrained, uncertainty=None):
     """The ONNX metadata_props: the contract a camera app needs, and where the model came from, as strings."""
     resize, crop = input_size(model_name, image_size)
+    gate = {} if uncertainty is None else {key: repr(float(uncertainty[key])) for key in
+                                           ("temperature", "alpha", "conformal_threshold", "ood_threshold")}
     return {"classes": ",".join(CLASS_CODES), "image_size": str(crop), "resize": str(resize),
             "architecture": model_name, "stage": stage, "skinkit_version": version("skinkit"),
-            "pretrained": str(bool(pretrained)).lower(), "preprocessing": PREPROCESSING}
+            "pretrained": str(bool(pretrained)).lower(), "preprocessing": PREPROCESSING, **gate}

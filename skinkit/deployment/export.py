@@ -20,9 +20,10 @@ from ..data.dataset import check_data_root, list_labelled_images, read_gray
 from ..files import atomic_path, read_json, write_json
 from ..reporting.comparison import FINAL_STAGES
 from ..training.stage import load_stage_model
+from ..uncertainty.stage import stage_uncertainty
 from . import checks
 from .contract import DeployableModel, TorchClassifier, input_size, metadata
-from .inputs import INPUT_NAME, OUTPUT_NAME, crop_to_input
+from .inputs import INPUT_NAME, OOD_NAME, OUTPUT_NAME, crop_to_input
 from .quantize import quantize_checked
 from .quiet import quietly
 from .runtime import OnnxClassifier
@@ -38,7 +39,8 @@ def export_onnx(deployable, image_size, path, props):
     example = torch.zeros(2, 1, image_size, image_size, dtype=torch.uint8)
     with quietly():
         program = torch.onnx.export(deployable, (example,), dynamo=True, opset_version=OPSET, verbose=False,
-                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    input_names=[INPUT_NAME],
+                                    output_names=[OUTPUT_NAME, OOD_NAME] if deployable.gated else [OUTPUT_NAME],
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
     program.model.metadata_props.update(props)
     with atomic_path(path) as tmp:
@@ -83,6 +85,14 @@ def provenance(runs_root, stage, config, data_root, seed, files):
             "created": datetime.now().isoformat(timespec="seconds")}
 
 
+def uncertainty_record(uncertainty):
+    """What export.json says about the temperature, the conformal sets and the gate inside the graph."""
+    return {"temperature": uncertainty["temperature"],
+            "conformal": {"alpha": uncertainty["alpha"], "threshold": uncertainty["conformal_threshold"]},
+            "gate": {"threshold": uncertainty["ood_threshold"],
+                     "refused_validation": uncertainty["refused_validation"]}}
+
+
 @contextmanager
 def staged(out_dir, names):
     """Yield a scratch folder; when the block succeeds, move the files `names` from it into `out_dir`.
@@ -110,17 +120,18 @@ def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, 
     data_root = Path(data_root or config["data_root"])
     check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    deployable = DeployableModel(model, size)
+    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=None)  # export.json records it
+    deployable = DeployableModel(model, size, uncertainty)
     with staged(out_dir, FILES) as scratch:
         fp32, int8 = scratch / FILES[0], scratch / FILES[1]
-        export_onnx(deployable, size, fp32, metadata(stage, name, size, config["pretrained"]))
+        export_onnx(deployable, size, fp32, metadata(stage, name, size, config["pretrained"], uncertainty))
         calibration, selection = training_subsets(data_root / "train", name, size, seed)
         quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all)
         images, labels = validation_inputs(data_root / "val", name, size)
         measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(fp32),
                                   OnnxClassifier(int8), images, labels, latency_repeats, seed)
         record = {**provenance(runs_root, stage, config, data_root, seed, [out_dir / f for f in FILES]),
-                  **measured, "quantization": quantization}
+                  **measured, "quantization": quantization, **uncertainty_record(uncertainty)}
         write_json(scratch / FILES[2], record)
     return record
 

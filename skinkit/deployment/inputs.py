@@ -1,6 +1,6 @@
 """What an exported model is fed, in NumPy so that `predict --onnx` runs without PyTorch.
 
-The graph's input and output names, and the geometry left outside the graph: validation's
+The graph's input and output names, the error for a model file the kit cannot use, and the geometry left outside the graph: validation's
 resize and centre crop (`BatchAugment(train=False)`: one bilinear `grid_sample`, align_corners
 False, zeros outside the image) on uint8 gray images, rounded back to 8 bits. Without rotation
 that sampling is separable, so it is one weight matrix per image side.
@@ -8,7 +8,15 @@ that sampling is separable, so it is one weight matrix per image side.
 
 import numpy as np
 
-INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
+from ..errors import KitError
+
+INPUT_NAME, OUTPUT_NAME, OOD_NAME = "image", "probabilities", "ood_score"
+
+
+class ModelFileError(KitError, ValueError):
+    """A file given as an exported model that the kit cannot use."""
+
+    title = "Unusable model file"
 
 
 def resampling_weights(source_size, resize, crop):

@@ -3,8 +3,10 @@
 A photo (RGB or gray, JPEG or PNG, any size) is prepared exactly like the course images
 (`data.prepare.square_gray`: grayscale, centre square, SQUARE_SIZE pixels), then resized and
 centre-cropped like validation (`inputs.crop_to_input`), and classified by the PyTorch stage
-model or by an exported ONNX file: both take the same uint8 input. The ONNX path never imports
-PyTorch, so `predict --onnx` starts in a moment.
+model or by an exported ONNX file: both take the same uint8 input and give the same answer: the
+top class, the conformal prediction set, or a refusal when the gate finds the photo unlike the
+training images (see `skinkit.uncertainty`). The ONNX path never imports PyTorch, so
+`predict --onnx` starts in a moment.
 """
 
 from pathlib import Path
@@ -16,10 +18,13 @@ from ..classes import CLASS_CODES
 from ..data.prepare import SQUARE_SIZE, square_gray
 from ..errors import KitError
 from ..files import project_root
-from .inputs import crop_to_input
+from ..uncertainty.conformal import prediction_sets
+from .inputs import ModelFileError, crop_to_input
 
 TOP = 3
 DISCLAIMER = "{stage}: a course model, not a diagnosis; show a doctor any lesion that worries you."
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+REFUSAL = "not like the training images: refer"
 
 
 class PhotoError(KitError, ValueError):
@@ -28,9 +33,24 @@ class PhotoError(KitError, ValueError):
     title = "Unreadable image"
 
 
+def photo_paths(paths):
+    """The photos to classify: each file as given, and the images directly inside each folder (sorted)."""
+    found = []
+    for path in map(Path, paths):
+        images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES) \
+            if path.is_dir() else []
+        if images:
+            found += images
+        else:  # a file, or a folder without images (prepared_photo says so)
+            found.append(path)
+    return found
+
+
 def prepared_photo(path):
     """A photo as the course prepares its images: gray, centre square, SQUARE_SIZE px; uint8 array (1, 1, H, W)."""
     path = Path(path)
+    if path.is_dir():
+        raise PhotoError(f"{path}: a folder without JPEG or PNG photos in it; give photos or a folder of them.")
     if not path.is_file():
         raise PhotoError(f"{path}: no such file; check the path.")
     try:
@@ -53,6 +73,31 @@ def load_classifier(runs_root="runs", stage="small_finetune", onnx_file=None):
 def classify_photo(classifier, path):
     """The seven class probabilities of one photo."""
     return classifier(crop_to_input(prepared_photo(path), classifier.resize, classifier.image_size))[0]
+
+
+def answer_photo(classifier, path):
+    """One photo's answer: top class, prediction set and probabilities, or a refusal by the gate (label None)."""
+    if classifier.thresholds is None:
+        raise ModelFileError(f"{getattr(classifier, 'path', classifier.stage)}: exported without the gate and "
+                             f"the conformal threshold; export the stage again with `python -m skinkit export`.")
+    images = crop_to_input(prepared_photo(path), classifier.resize, classifier.image_size)
+    probabilities, ood = (output[0] for output in classifier.scores(images))
+    inside = bool(ood <= classifier.thresholds["ood_threshold"])
+    in_set = prediction_sets(probabilities, classifier.thresholds["conformal_threshold"])
+    ranked = [code for code, _ in top_classes(probabilities, len(CLASS_CODES))]
+    return {"file": str(path), "label": ranked[0] if inside else None,
+            "probabilities": {code: float(p) for code, p in zip(CLASS_CODES, probabilities)},
+            "prediction_set": [code for code in ranked if in_set[CLASS_CODES.index(code)]] if inside else [],
+            "in_distribution": inside, "ood_score": float(ood)}
+
+
+def answer_line(answer):
+    """'photo.jpg: mel 0.62; set {mel, nv}', or the refusal with its score."""
+    if not answer["in_distribution"]:
+        return f"{answer['file']}: {REFUSAL} (ood score {answer['ood_score']:.4g})"
+    label = answer["label"]
+    return (f"{answer['file']}: {label} {answer['probabilities'][label]:.2f}; "
+            f"set {{{', '.join(answer['prediction_set'])}}}")
 
 
 def top_classes(probabilities, count=TOP):

@@ -19,6 +19,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..errors import KitError
 from ..files import atomic_path
+from .gate_nodes import gate_nodes
 from .quiet import quietly
 from .runtime import OnnxClassifier, probabilities
 
@@ -87,7 +88,7 @@ def float_nodes(model, candidate):
     """Names of the nodes kept in float: always the softmax, and what `candidate` asks for."""
     producer = {output: node for node in model.graph.node for output in node.output}
     softmax = [node for node in model.graph.node if node.op_type == "Softmax"]
-    keep = [node.name for node in softmax]
+    keep = [node.name for node in softmax] + gate_nodes(model)
     if candidate.float_squeeze_excite:
         keep += squeeze_excite_multiplications(model)
     if candidate.float_classifier:  # the last layer, whose outputs the softmax reads

@@ -9,16 +9,11 @@ import numpy as np
 import onnxruntime
 
 from ..errors import KitError
-from .inputs import INPUT_NAME, OUTPUT_NAME
+from .inputs import INPUT_NAME, OOD_NAME, OUTPUT_NAME, ModelFileError
 
 BATCH_SIZE = 50
 QUIET = 3  # onnxruntime's log severity: errors only (its warnings are for developers, not students)
 
-
-class ModelFileError(KitError, ValueError):
-    """A file given as an exported model that onnxruntime cannot use."""
-
-    title = "Unusable model file"
 
 
 def session(path, threads=0):
@@ -50,6 +45,13 @@ class OnnxClassifier:
                                  f"{', '.join(sorted(missing))}); export the stage again.")
         self.architecture, self.stage = self.metadata["architecture"], self.metadata["stage"]
         self.resize, self.image_size = int(self.metadata["resize"]), int(self.metadata["image_size"])
+        gated = {"conformal_threshold", "ood_threshold"} <= set(self.metadata)
+        self.thresholds = {key: float(self.metadata[key]) for key in ("conformal_threshold", "ood_threshold")} \
+            if gated else None
+
+    def scores(self, images):
+        """(probabilities (N, 7), ood scores (N,)) of a model exported with its gate."""
+        return tuple(self.session.run([OUTPUT_NAME, OOD_NAME], {INPUT_NAME: np.asarray(images)}))
 
     def __call__(self, images):
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: np.asarray(images)})[0]

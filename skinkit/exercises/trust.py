@@ -1,55 +1,45 @@
-"""What notebook 08's worked solutions compute: its analysis again with one setting changed.
+"""What notebook 08's worked solutions compute beyond the notebook: vector scaling and APS sets.
 
-Everything is read from the saved predictions, as in notebook 08: nothing is trained, predicted
-or written.
+Everything is read from the saved predictions, as in notebook 08: nothing is trained or written.
 """
 
-import math
+import numpy as np
+import torch
+from torch.nn import functional
 
-import pandas as pd
-
-from ..reporting.conclusion import short_name
-from ..reporting.trust import analyse_final_models, trust_summary
-
-
-def analyses_by_setting(runs_root, data_root, setting, values, **options):
-    """{value: notebook 8's analysis with `setting` (refer_fraction, sensitivity_target, seed) set to it}."""
-    return {value: analyse_final_models(runs_root, data_root, **{setting: value}, **options) for value in values}
+from ..uncertainty.temperature import LEARNING_RATE, STEPS, logits_of
 
 
-def referral_rows(analyses):
-    """Per share referred on validation and model: test cases referred, kept-case scores, the gain interval."""
-    return pd.DataFrame([{"share asked (validation)": share, "model": short_name(name),
-                          "referred on test": each.referral["referred_fraction"],
-                          "balanced accuracy, kept": each.referral["balanced_accuracy_kept"],
-                          "gain low": each.referral["gain_low"], "gain high": each.referral["gain_high"],
-                          "mel recall, kept": each.referral["mel_recall_kept"]}
-                         for share, results in analyses.items() for name, each in results.items()])
+def fit_vector_scaling(probabilities, labels, steps=STEPS, learning_rate=LEARNING_RATE):
+    """(weights, bias) per class minimising the NLL of softmax(logits x weights + bias): vector scaling."""
+    logits, labels = logits_of(probabilities), torch.tensor(np.asarray(labels))
+    weights = torch.ones(logits.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(logits.shape[1], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([weights, bias], lr=learning_rate)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        functional.cross_entropy(logits * weights + bias, labels).backward()
+        optimizer.step()
+    return weights.detach(), bias.detach()
 
 
-def screening_rows(analyses):
-    """Per sensitivity target and model: the validation threshold and its test sensitivity and specificity."""
-    return pd.DataFrame([{"target (validation)": target, "model": short_name(name),
-                          "threshold": each.screening["threshold"], "sensitivity": each.screening["sensitivity"],
-                          "sensitivity low": each.screening["sensitivity_low"],
-                          "specificity": each.screening["specificity"], "flagged": each.screening["flagged"]}
-                         for target, results in analyses.items() for name, each in results.items()])
+def vector_scaled(probabilities, weights, bias):
+    """Softmax probabilities after vector scaling (NumPy)."""
+    return (logits_of(probabilities) * weights + bias).softmax(dim=1).numpy()
 
 
-def interval_widths(subgroups):
-    """The scored groups' n and interval width, and width x sqrt(n): about constant if width goes as 1/sqrt(n)."""
-    if subgroups is None:
-        return pd.DataFrame(columns=["stage", "attribute", "group", "n", "width", "width_times_sqrt_n"])
-    rated = subgroups.dropna(subset=["balanced_accuracy"])
-    widths = rated["high"] - rated["low"]
-    return rated[["stage", "attribute", "group", "n"]].assign(
-        width=widths, width_times_sqrt_n=widths * rated["n"].map(math.sqrt)).reset_index(drop=True)
+def aps_class_scores(probabilities):
+    """(N, 7) APS scores: per class, the total probability of the classes ranked at or above it (itself included)."""
+    probabilities = np.asarray(probabilities)
+    order = np.argsort(-probabilities, axis=1, kind="stable")
+    cumulative = np.cumsum(np.take_along_axis(probabilities, order, axis=1), axis=1)
+    scores = np.empty_like(cumulative)
+    np.put_along_axis(scores, order, cumulative, axis=1)
+    return scores
 
 
-def changes_between(analyses):
-    """Each number of trust.json (per stage) under every seed, and whether it changed between them."""
-    columns = {seed: pd.json_normalize(trust_summary(results), sep=" / ").iloc[0]
-               for seed, results in analyses.items()}
-    table = pd.DataFrame(columns)
-    numbers = table[table.apply(lambda row: all(isinstance(v, float) for v in row), axis=1)].astype(float)
-    return numbers.assign(changed=numbers.nunique(axis=1, dropna=False) > 1)
+def aps_threshold(probabilities, labels, alpha):
+    """The ceil((n+1)(1-alpha))-th smallest APS score of the true classes (1.0, every class, when n is too small)."""
+    scores = np.sort(aps_class_scores(probabilities)[np.arange(len(labels)), np.asarray(labels)])
+    rank = int(np.ceil((len(scores) + 1) * (1 - alpha)))
+    return float(scores[rank - 1]) if rank <= len(scores) else 1.0 + 1e-9

@@ -1,91 +1,94 @@
-"""Notebook 8's figures: reliability diagrams, referral curves, melanoma ROC (all on the test split)."""
+"""Notebook 08's figures, drawn from the numbers its cells computed (test split unless said)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+
+from ..metrics import balanced_accuracy
 
 
-def weights_note(results):
-    """The caption's word on the weights: which models started from random weights instead of ImageNet's."""
-    random = [each.name for each in results.values() if not each.pretrained]
-    if not random:
-        return "models fine-tuned from ImageNet weights"
-    if len(random) == len(results):
-        return "both models started from RANDOM weights (no ImageNet weights)"
-    return f"{', '.join(random)} started from RANDOM weights (no ImageNet weights)"
-
-
-def caption(results, what):
-    """A suptitle saying what is shown, on which split and from which weights."""
-    images = len(next(iter(results.values())).test)
-    return f"{what}: test split, {images} images; {weights_note(results)}"
-
-
-def reliability_panel(top, bottom, each):
-    """Accuracy against confidence per bin (before and after scaling) above the image count per bin."""
-    before, after = each.reliability_before, each.reliability_after
-    centres, width = (before["low"] + before["high"]) / 2, (before["high"] - before["low"]).iat[0]
-    top.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
-    top.bar(centres, before["accuracy"].fillna(0), width=width, alpha=0.45, edgecolor="tab:blue",
-            label="before scaling")
-    top.plot(centres, after["accuracy"], marker="o", color="tab:orange",
-             label=f"after (T = {each.temperature:.2f})")
-    top.set(title=f"{each.name}: ECE {each.ece_before:.3f} -> {each.ece_after:.3f}", xlim=(0, 1), ylim=(0, 1),
-            ylabel="accuracy in bin")
-    top.legend(loc="upper left", fontsize=8)
-    for shift, table, colour, label in ((-1, before, "tab:blue", "before"), (1, after, "tab:orange", "after")):
-        bottom.bar(centres + shift * width / 4, table["count"], width=width / 2, color=colour, alpha=0.7,
-                   label=label)
-    bottom.set(xlim=(0, 1), xlabel="top-label confidence (15 equal-width bins)", ylabel="images in bin")
-    bottom.legend(loc="upper right", fontsize=8)
-
-
-def plot_reliability(results):
-    """One reliability diagram per model, before and after temperature scaling, with the count per bin."""
-    figure, axes = plt.subplots(2, len(results), figsize=(6 * len(results), 6.4), squeeze=False,
-                                gridspec_kw={"height_ratios": [2.2, 1]})
-    for column, each in enumerate(results.values()):
-        reliability_panel(axes[0, column], axes[1, column], each)
-    figure.suptitle(caption(results, "Reliability (temperature fitted on validation)"), fontsize=10)
-    figure.tight_layout()
+def figure_row(count, width=5.5, height=4.2):
+    """A closed figure with `count` axes side by side (the notebook shows it when it is the cell's value)."""
+    figure, axes = plt.subplots(1, count, figsize=(width * count, height), squeeze=False)
     plt.close(figure)
+    return figure, axes[0]
+
+
+def reliability_bins(probabilities, y_true, bins):
+    """Per equal-width confidence bin: mean confidence, accuracy and count."""
+    confidence = probabilities.max(axis=1)
+    frame = pd.DataFrame({"confidence": confidence, "correct": probabilities.argmax(axis=1) == y_true,
+                          "bin": np.minimum((confidence * bins).astype(int), bins - 1)})
+    return frame.groupby("bin").agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"),
+                                    count=("correct", "size"))
+
+
+def reliability(curves, bins):
+    """Accuracy against confidence per bin, before and after scaling: {model: (p before, p after, labels)}."""
+    figure, axes = figure_row(len(curves))
+    for ax, (name, (before, after, y_true)) in zip(axes, curves.items()):
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+        for probabilities, label in ((before, "before scaling"), (after, "after")):
+            table = reliability_bins(probabilities, y_true, bins)
+            ax.scatter(table["confidence"], table["accuracy"], s=10 + table["count"], alpha=0.7, label=label)
+        ax.set(title=name, xlabel="confidence (dot area: images in the bin)", ylabel="accuracy", xlim=(0, 1),
+               ylim=(0, 1))
+        ax.legend(loc="upper left", fontsize=8)
     return figure
 
 
-def plot_referral(results):
-    """Balanced accuracy and melanoma recall of the cases kept, against the share referred."""
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for colour, each in zip(("tab:blue", "tab:orange"), results.values()):
-        curve, chosen = each.referral_curve, each.referral
-        for ax, column, kept in zip(axes, ("balanced_accuracy", "mel_recall"),
-                                    (chosen["balanced_accuracy_kept"], chosen["mel_recall_kept"])):
-            ax.plot(curve["referred_fraction"] * 100, curve[column], marker="o", color=colour, label=each.name)
-            ax.plot(chosen["referred_fraction"] * 100, kept, marker="*", markersize=14, color=colour,
-                    linestyle="none", label=f"{each.name}: threshold from validation")
-    for ax, label in zip(axes, ("balanced accuracy of kept cases", "melanoma recall of kept cases")):
-        ax.set(xlabel="cases referred to a dermatologist (%)", ylabel=label, ylim=(0, 1.02))
-        ax.legend(fontsize=8, loc="lower right")
-    figure.suptitle(caption(results, "Referring the least confident cases"), fontsize=10)
-    figure.tight_layout()
-    plt.close(figure)
+REFERRED = np.linspace(0, 0.5, 11)  # 0 %, 5 %, ... 50 % referred
+
+
+def referral_curves(curves, chosen, fractions=REFERRED):
+    """Balanced accuracy of the kept cases against the share referred (least confident first), and each chosen rule."""
+    figure, (ax,) = figure_row(1, 6.5)
+    for name, (probabilities, y_true) in curves.items():
+        order = np.argsort(-probabilities.max(axis=1), kind="stable")
+        kept = [order[: len(order) - int(round(share * len(order)))] for share in fractions]
+        scores = [balanced_accuracy(y_true[rows], probabilities[rows].argmax(axis=1)) for rows in kept]
+        line, = ax.plot(fractions * 100, scores, marker="o", label=name)
+        ax.plot(*chosen[name], marker="*", markersize=14, color=line.get_color(), linestyle="none",
+                label=f"{name}: threshold from validation")
+    ax.set(xlabel="cases referred (%)", ylabel="balanced accuracy of the kept cases", ylim=(0, 1.02))
+    ax.legend(fontsize=8)
     return figure
 
 
-def plot_melanoma_roc(results):
-    """Melanoma-vs-rest ROC curves with the AUC, and each model's screening operating point."""
-    figure, ax = plt.subplots(figsize=(6, 5.2))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance (AUC 0.5)")
-    for colour, each in zip(("tab:blue", "tab:orange"), results.values()):
-        fpr, tpr = each.roc
-        point = each.screening
-        ax.plot(fpr, tpr, color=colour, label=f"{each.name}: AUC {point['mel_auc']:.3f} "
-                                              f"[{point['mel_auc_low']:.3f}, {point['mel_auc_high']:.3f}]")
-        ax.plot(1 - point["specificity"], point["sensitivity"], marker="*", markersize=14, color=colour,
-                linestyle="none", label=f"{each.name}: threshold for sensitivity >= "
-                                        f"{point['sensitivity_target']:.0%} on validation")
+def roc(curves, points):
+    """ROC curves {model: (fpr, tpr)} with each model's operating point {model: (1 - specificity, sensitivity)}."""
+    figure, (ax,) = figure_row(1, 6)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
+    for name, (fpr, tpr) in curves.items():
+        line, = ax.plot(fpr, tpr, label=name)
+        ax.plot(*points[name], marker="*", markersize=14, color=line.get_color(), linestyle="none")
     ax.set(xlabel="1 - specificity (other lesions flagged)", ylabel="sensitivity (melanomas flagged)",
-           xlim=(0, 1), ylim=(0, 1.02), xticks=np.linspace(0, 1, 6))
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(caption(results, "Melanoma vs the rest"), fontsize=9, wrap=True)
-    figure.tight_layout()
+           title="melanoma vs the rest (star: threshold from validation)")
+    ax.legend(fontsize=8)
+    return figure
+
+
+def distances(scores, threshold, title):
+    """Histograms of gate distances {group: scores} on a log scale, with the threshold."""
+    figure, (ax,) = figure_row(1, 7)
+    edges = np.geomspace(max(min(s.min() for s in scores.values()), 1e-3), max(s.max() for s in scores.values()), 40)
+    for label, values in scores.items():
+        ax.hist(np.clip(values, edges[0], None), bins=edges, alpha=0.5, density=True, label=label)
+    ax.axvline(threshold, color="black", linestyle="--", label="threshold (from validation)")
+    ax.set(xscale="log", xlabel="squared Mahalanobis distance to the nearest class mean", ylabel="density",
+           title=title)
+    ax.legend(fontsize=8)
+    return figure
+
+
+def photo_grid(images, titles, columns=8):
+    """uint8 gray images (N, 1, H, W) in a grid, each with its title."""
+    rows = max(1, -(-len(images) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
     plt.close(figure)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, title in zip(axes.flat, images, titles):
+        ax.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+        ax.set_title(title, fontsize=7)
     return figure
