@@ -1,9 +1,10 @@
 """What an exported model is fed, in NumPy so that `predict --onnx` runs without PyTorch.
 
-The graph's input and output names, the error for a model file the kit cannot use, and the geometry left outside the graph: validation's
-resize and centre crop (`BatchAugment(train=False)`: one bilinear `grid_sample`, align_corners
-False, zeros outside the image) on uint8 gray images, rounded back to 8 bits. Without rotation
-that sampling is separable, so it is one weight matrix per image side.
+The graph's input and output names, the error for a model file the kit cannot use, and the
+geometry left outside the graph: validation's resize and centre crop (`BatchAugment(train=False)`:
+one bilinear `grid_sample`, align_corners False, zeros outside the image) on uint8 gray images,
+rounded back to 8 bits. Without rotation that sampling is separable, so it is one weight matrix
+per image side.
 """
 
 import numpy as np

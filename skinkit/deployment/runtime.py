@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 
-from ..errors import KitError
 from .inputs import INPUT_NAME, OOD_NAME, OUTPUT_NAME, ModelFileError
 
 BATCH_SIZE = 50
