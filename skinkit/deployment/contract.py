@@ -63,6 +63,13 @@ def stage_classifier(runs_root, stage):
     return TorchClassifier(DeployableModel(model, size), stage, size)
 
 
+def deployable_stage(runs_root, stage):
+    """A finished stage's model wrapped for export (DeployableModel), and the metadata its file carries."""
+    model, config = load_stage_model(runs_root, stage)
+    size = input_size(config["model"], config["image_size"])[1]
+    return DeployableModel(model, size), metadata(stage, config["model"], size, config["pretrained"])
+
+
 def metadata(stage, model_name, image_size, pretrained):
     """The ONNX metadata_props: the contract a camera app needs, and where the model came from, as strings."""
     resize, crop = input_size(model_name, image_size)

@@ -7,7 +7,9 @@ export.json beside the two files.
 import itertools
 import os
 import shutil
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from importlib.metadata import version
@@ -18,12 +20,12 @@ import torch
 
 from ..data.dataset import check_data_root, list_labelled_images, read_gray
 from ..files import atomic_path, read_json, write_json
+from ..progress import write_line
 from ..reporting.comparison import FINAL_STAGES
-from ..training.stage import load_stage_model
 from . import checks
-from .contract import DeployableModel, TorchClassifier, input_size, metadata
-from .inputs import INPUT_NAME, OUTPUT_NAME, crop_to_input
-from .quantize import quantize_checked
+from .contract import TorchClassifier, deployable_stage, input_size
+from .inputs import INPUT_NAME, OUTPUT_NAMES, crop_to_input
+from .quantize import CANDIDATES, quantize_checked
 from .quiet import quietly
 from .runtime import OnnxClassifier
 
@@ -38,7 +40,7 @@ def export_onnx(deployable, image_size, path, props):
     example = torch.zeros(2, 1, image_size, image_size, dtype=torch.uint8)
     with quietly():
         program = torch.onnx.export(deployable, (example,), dynamo=True, opset_version=OPSET, verbose=False,
-                                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                                    input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
     program.model.metadata_props.update(props)
     with atomic_path(path) as tmp:
@@ -99,23 +101,44 @@ def staged(out_dir, names):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+class Steps:
+    """Announces each step of a long command on a line of its own: which, how far, about how long is left."""
+
+    def __init__(self, name, total):
+        self.name, self.total, self.done, self.started = name, total, 0, time.monotonic()
+
+    def __call__(self, text):
+        """Announce the step that starts now (the estimate assumes the steps left take as long as the done ones)."""
+        left = ""
+        if self.done:
+            seconds = (time.monotonic() - self.started) / self.done * (self.total - self.done)
+            left = f", about {seconds / 60:.0f} min left" if seconds >= 90 else f", about {seconds:.0f} s left"
+        write_line(f"{self.name} step {self.done + 1}/{self.total}: {text}{left}")
+        sys.stdout.flush()  # a log file gets the line now, not when the export ends
+        self.done += 1
+
+
 def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30, seed=0):
     """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record.
 
     `data_root` defaults to the dataset in the stage's config.json; `seed` draws the calibration
-    images and the bootstrap resamples.
+    images and the bootstrap resamples. Each step is announced as it starts.
     """
-    model, config = load_stage_model(runs_root, stage)
-    name, size = config["model"], input_size(config["model"], config["image_size"])[1]
+    deployable, props = deployable_stage(runs_root, stage)
+    config = read_json(Path(runs_root) / stage / "config.json")
+    name, size = config["model"], int(props["image_size"])
     data_root = Path(data_root or config["data_root"])
     check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    deployable = DeployableModel(model, size)
+    step = Steps(stage, 2 + len(CANDIDATES))
     with staged(out_dir, FILES) as scratch:
         fp32, int8 = scratch / FILES[0], scratch / FILES[1]
-        export_onnx(deployable, size, fp32, metadata(stage, name, size, config["pretrained"]))
+        step("ONNX export (fp32)")
+        export_onnx(deployable, size, fp32, props)
         calibration, selection = training_subsets(data_root / "train", name, size, seed)
-        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all)
+        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all, announce=step)
+        step.total = step.done + 1  # the candidates not needed are skipped
+        step("checks on the validation images and latency")
         images, labels = validation_inputs(data_root / "val", name, size)
         measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(fp32),
                                   OnnxClassifier(int8), images, labels, latency_repeats, seed)

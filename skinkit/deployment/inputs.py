@@ -9,6 +9,7 @@ that sampling is separable, so it is one weight matrix per image side.
 import numpy as np
 
 INPUT_NAME, OUTPUT_NAME = "image", "probabilities"
+OUTPUT_NAMES = (OUTPUT_NAME,)  # every output of the graph, the probabilities first
 
 
 def resampling_weights(source_size, resize, crop):

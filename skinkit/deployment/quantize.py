@@ -147,18 +147,21 @@ def why_kept(records, kept, target, images):
 
 
 def quantize_checked(fp32_path, out_path, calibration_images, selection_images, candidates=CANDIDATES,
-                     target=TARGET_AGREEMENT, try_all=False):
+                     target=TARGET_AGREEMENT, try_all=False, announce=None):
     """Quantize `fp32_path` to `out_path`, trying `candidates` in turn; returns what was tried and kept.
 
     A candidate is judged by its agreement with fp32 on `selection_images` (training images the
     calibration did not use); the first reaching `target` is kept (with `try_all`, every
-    candidate is measured and the first reaching it is still the one kept).
+    candidate is measured and the first reaching it is still the one kept). `announce(text)` is
+    told of each candidate as it starts.
     """
     fp32 = OnnxClassifier(fp32_path)
     records, work = [], Path(tempfile.mkdtemp(prefix=".quantize.", dir=Path(out_path).parent))
     try:
         preprocess(fp32_path, work / "prepared.onnx")
         for number, candidate in enumerate(candidates):
+            if announce:
+                announce(f"int8 candidate {number + 1} of {len(candidates)}: {candidate.name}")
             records.append(try_candidate(candidate, work / f"candidate{number}.onnx", fp32,
                                          calibration_images, selection_images))
             if (records[-1]["agreement"] or 0) >= target and not try_all:
