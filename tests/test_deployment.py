@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import numpy as np
 import onnx
+import onnxruntime
 import pandas as pd
 import pytest
 import torch
@@ -172,7 +173,8 @@ def photos(tmp_path_factory):
 def top_lines(out):
     """{file: [three class codes]} from predict's output lines (the disclaimer line has no colon-path)."""
     lines = [line for line in out.splitlines() if ": " in line and "course model" not in line]
-    return {path: [part.split()[0] for part in rest.split(", ")] for path, rest in (text.rsplit(": ", 1) for text in lines)}
+    pairs = (text.rsplit(": ", 1) for text in lines)
+    return {path: [part.split()[0] for part in rest.split(", ")] for path, rest in pairs}
 
 
 def test_predict_gives_three_classes_per_photo_and_one_disclaimer(exported, photos):
@@ -265,11 +267,66 @@ def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(ex
     assert [types[name] for name in quantize.float_nodes(model, quantize.CANDIDATES[0])] == ["Softmax"]
 
 
+def test_every_activation_of_the_int8_file_is_8_bit_and_every_weight_int8(exported):
+    model = onnx.load(str(exported[1] / "model.int8.onnx"))
+    constants = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    zero_points = {node.op_type: [] for node in model.graph.node}
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            zero_points[node.op_type].append(constants[node.input[2]].dtype)
+    assert set(zero_points["QuantizeLinear"]) == {np.dtype(np.uint8)}  # every quantized activation
+    # the activations, the weights and (int32) the biases; nothing 16-bit
+    assert set(zero_points["DequantizeLinear"]) == {np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int32)}
+    producer = {output: node for node in model.graph.node for output in node.output}
+    conv_weights = [constants[producer[node.input[1]].input[0]] for node in model.graph.node
+                    if node.op_type == "Conv" and node.input[1] in producer]
+    assert conv_weights and all(w.dtype == np.int8 for w in conv_weights)
+    float_convolutions = [node.name for node in model.graph.node if node.op_type == "Conv"
+                          and node.input[1] in constants and constants[node.input[1]].dtype == np.float32]
+    assert float_convolutions == []
+
+
+def test_pooling_over_height_and_width_becomes_global_average_pooling_with_the_same_numbers(exported, tmp_path):
+    path = exported[1] / "model.onnx"
+    with contextlib.redirect_stdout(io.StringIO()):
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+        quant_pre_process(str(path), str(tmp_path / "plain.onnx"))
+    quantize.preprocess(path, tmp_path / "pooled.onnx")
+    plain, pooled = (onnx.load(str(tmp_path / f"{name}.onnx")) for name in ("plain", "pooled"))
+    count = [sum(node.op_type == op for node in model.graph.node)
+             for model in (plain, pooled) for op in ("ReduceMean", "GlobalAveragePool")]
+    poolings = sum(isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in build_model("small", pretrained=False).modules())
+    assert count == [poolings, 0, 0, poolings]  # squeeze-excite's and the classifier's
+    images = np.random.default_rng(0).integers(0, 256, (3, 1, SIZE, SIZE), dtype=np.uint8)
+    outputs = [onnxruntime.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+               .run(None, {"image": images})[0] for name in ("plain", "pooled")]
+    np.testing.assert_allclose(*outputs, atol=1e-6)
+
+
+def test_nodes_only_a_later_output_needs_stay_in_float(tmp_path):
+    """A hand-built graph: features -> classifier -> probabilities, and features -> distance -> ood_score."""
+    make = onnx.helper.make_node
+    nodes = [make("Relu", ["image"], ["features"], name="shared"),
+             make("Softmax", ["features"], ["probabilities"], name="classifier"),
+             make("Mul", ["features", "features"], ["squared"], name="gate_square"),
+             make("ReduceSum", ["squared"], ["ood_score"], name="gate_sum", keepdims=0)]
+    info = onnx.helper.make_tensor_value_info
+    graph = onnx.helper.make_graph(nodes, "gate", [info("image", onnx.TensorProto.FLOAT, [1, 7])],
+                                   [info("probabilities", onnx.TensorProto.FLOAT, [1, 7]),
+                                    info("ood_score", onnx.TensorProto.FLOAT, [1])])
+    model = onnx.helper.make_model(graph)
+    assert quantize.gate_nodes(model) == ["gate_square", "gate_sum"]
+    assert sorted(quantize.float_nodes(model, quantize.CANDIDATES[0], keep_float=["shared"])) == [
+        "classifier", "gate_square", "gate_sum", "shared"]
+    del model.graph.output[1]
+    assert quantize.gate_nodes(model) == []
+
+
 def fake_candidates(monkeypatch, agreements):
     """Make quantize_checked try candidates whose agreements are given (None: the candidate fails)."""
     measured = iter(agreements)
 
-    def try_candidate(candidate, path, fp32, calibration, selection):
+    def try_candidate(candidate, path, fp32, calibration, selection, keep_float=()):
         path.write_text(candidate.name)
         agreement = next(measured)
         if agreement is None:
