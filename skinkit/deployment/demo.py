@@ -43,7 +43,7 @@ def model_facts(model_path):
             "class_names": dict(zip(CLASS_CODES, LESION_CLASSES["name"])),
             "image_size": int(metadata["image_size"]), "resize": int(metadata["resize"]), "square_size": SQUARE_SIZE,
             "pretrained": metadata.get("pretrained") == "true",
-            "trained_on": Path(record["data_root"]).name if "data_root" in record else "?",
+            "trained_on": "/".join(Path(record["data_root"]).parts[-2:]) if "data_root" in record else "?",
             "conformal_threshold": number("conformal_threshold"), "ood_threshold": number("ood_threshold"),
             "onnxruntime_web": web_runtime.VERSION}
 

@@ -206,7 +206,7 @@ async function start() {
   const weights = facts.pretrained ? "ImageNet weights, fine-tuned" : "trained from random initialisation";
   document.getElementById("about").textContent =
     `Model: ${facts.stage} (${family}, int8, ${facts.image_size} px, ${weights}), ` +
-    `trained on the ${facts.trained_on} data; runs in this browser with onnxruntime-web ${facts.onnxruntime_web}.`;
+    `trained on ${facts.trained_on}; runs in this browser with onnxruntime-web ${facts.onnxruntime_web}.`;
   const input = document.getElementById("photo");
   input.disabled = false;
   input.addEventListener("change", () => {
