@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 CELL_TIMEOUT := 600
 
-.PHONY: setup run test smoke lab bench browser-check clean-runs data student-copy
+.PHONY: setup run test smoke lab bench browser-check demo clean-runs data student-copy
 
 setup: $(INSTALLED)
 
@@ -53,10 +53,17 @@ smoke: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m skinkit bench
 
-## make browser-check: every notebook, then every worked solution, in smoke mode in JupyterLab in a real Chromium
-## (screenshots in runs/browser/)
+## make browser-check: the demo page in a real Chromium (tests/test_demo_page.py), then every notebook and every
+## worked solution in smoke mode in JupyterLab (screenshots in runs/browser/)
 browser-check: $(DEV_INSTALLED)
+	SKINKIT_BROWSER_REQUIRED=1 $(BIN)/python -m pytest tests/test_demo_page.py
 	$(BIN)/python scripts/browser_check.py
+
+## make demo: export the fine-tuned Small of runs/ (once; delete runs/export/small_finetune to export again) and
+## serve its demo page on the local network, for a phone on the same Wi-Fi (PORT=8000 by default)
+demo: $(INSTALLED)
+	test -f runs/export/small_finetune/model.int8.onnx || $(BIN)/python -m skinkit export --stage small_finetune
+	$(BIN)/python -m skinkit demo --stage small_finetune --serve --port $(or $(PORT),8000)
 
 $(DEV_INSTALLED): $(INSTALLED) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

@@ -1,4 +1,4 @@
-"""Command line: `python -m skinkit download | prepare | train | grade | bench | export | predict`."""
+"""Command line: `python -m skinkit download | prepare | train | grade | bench | export | demo | predict`."""
 
 # The parser is built without PyTorch: `grade`, `predict --onnx` and every --help start in a
 # moment. Commands that train or export import it in their handlers (tests/test_startup.py).

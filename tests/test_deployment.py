@@ -11,6 +11,7 @@ from dataclasses import asdict
 
 import numpy as np
 import onnx
+import onnxruntime
 import pandas as pd
 import pytest
 import torch
@@ -83,12 +84,25 @@ def exported(tmp_path_factory):
     return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
 
 
-def test_export_writes_three_files_and_prints_only_its_summary(exported):
+def test_export_writes_three_files_and_prints_only_its_steps_and_summary(exported):
     _, folder, status, out, err, caught = exported
     assert status == 0 and err == "" and caught == []
     assert "torch.onnx" not in out and "histogram" not in out and "[W:onnxruntime" not in out
-    assert flat(out).startswith(f"{STAGE}: wrote ") and "int8 recipe: " in out
+    summary = flat(out)[flat(out).index(f"{STAGE}: wrote "):]
+    assert "int8 recipe: " in summary and f"{STAGE} step" not in summary
     assert sorted(p.name for p in folder.iterdir()) == ["export.json", "model.int8.onnx", "model.onnx"]
+
+
+def test_export_announces_every_step_and_candidate_before_its_summary(exported):
+    runs, folder, _, out, *_ = exported
+    steps = [line for line in out.splitlines() if line.startswith(f"{STAGE} step ")]
+    tried = json.loads((folder / "export.json").read_text())["quantization"]["candidates"]
+    assert len(steps) == len(tried) + 2  # the ONNX export, each candidate tried, the checks
+    numbers = [line.split(" ")[2].rstrip(":").split("/") for line in steps]
+    assert [int(done) for done, _ in numbers] == list(range(1, len(steps) + 1))
+    assert int(numbers[-1][1]) == len(steps)  # the last step knows it is the last
+    assert all(candidate["name"] in line for candidate, line in zip(tried, steps[1:-1]))
+    assert all("left" in line for line in steps[1:]) and "left" not in steps[0]
 
 
 def kit_probabilities(runs, images):
@@ -265,11 +279,66 @@ def test_squeeze_excite_multiplications_and_classifier_are_found_in_the_graph(ex
         "Softmax"]
 
 
+def test_every_activation_of_the_int8_file_is_8_bit_and_every_weight_int8(exported):
+    model = onnx.load(str(exported[1] / "model.int8.onnx"))
+    constants = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    zero_points = {node.op_type: [] for node in model.graph.node}
+    for node in model.graph.node:
+        if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            zero_points[node.op_type].append(constants[node.input[2]].dtype)
+    assert set(zero_points["QuantizeLinear"]) == {np.dtype(np.uint8)}  # every quantized activation
+    # the activations, the weights and (int32) the biases; nothing 16-bit
+    assert set(zero_points["DequantizeLinear"]) == {np.dtype(np.uint8), np.dtype(np.int8), np.dtype(np.int32)}
+    producer = {output: node for node in model.graph.node for output in node.output}
+    conv_weights = [constants[producer[node.input[1]].input[0]] for node in model.graph.node
+                    if node.op_type == "Conv" and node.input[1] in producer]
+    assert conv_weights and all(w.dtype == np.int8 for w in conv_weights)
+    float_convolutions = [node.name for node in model.graph.node if node.op_type == "Conv"
+                          and node.input[1] in constants and constants[node.input[1]].dtype == np.float32]
+    assert float_convolutions == []
+
+
+def test_pooling_over_height_and_width_becomes_global_average_pooling_with_the_same_numbers(exported, tmp_path):
+    path = exported[1] / "model.onnx"
+    with contextlib.redirect_stdout(io.StringIO()):
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+        quant_pre_process(str(path), str(tmp_path / "plain.onnx"))
+    quantize.preprocess(path, tmp_path / "pooled.onnx")
+    plain, pooled = (onnx.load(str(tmp_path / f"{name}.onnx")) for name in ("plain", "pooled"))
+    count = [sum(node.op_type == op for node in model.graph.node)
+             for model in (plain, pooled) for op in ("ReduceMean", "GlobalAveragePool")]
+    poolings = sum(isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in build_model("small", pretrained=False).modules())
+    assert count == [poolings, 0, 0, poolings]  # squeeze-excite's and the classifier's
+    images = np.random.default_rng(0).integers(0, 256, (3, 1, SIZE, SIZE), dtype=np.uint8)
+    outputs = [onnxruntime.InferenceSession(str(tmp_path / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+               .run(None, {"image": images})[0] for name in ("plain", "pooled")]
+    np.testing.assert_allclose(*outputs, atol=1e-6)
+
+
+def test_nodes_only_a_later_output_needs_stay_in_float(tmp_path):
+    """A hand-built graph: features -> classifier -> probabilities, and features -> distance -> ood_score."""
+    make = onnx.helper.make_node
+    nodes = [make("Relu", ["image"], ["features"], name="shared"),
+             make("Softmax", ["features"], ["probabilities"], name="classifier"),
+             make("Mul", ["features", "features"], ["squared"], name="gate_square"),
+             make("ReduceSum", ["squared"], ["ood_score"], name="gate_sum", keepdims=0)]
+    info = onnx.helper.make_tensor_value_info
+    graph = onnx.helper.make_graph(nodes, "gate", [info("image", onnx.TensorProto.FLOAT, [1, 7])],
+                                   [info("probabilities", onnx.TensorProto.FLOAT, [1, 7]),
+                                    info("ood_score", onnx.TensorProto.FLOAT, [1])])
+    model = onnx.helper.make_model(graph)
+    assert quantize.gate_nodes(model) == ["gate_square", "gate_sum"]
+    assert sorted(quantize.float_nodes(model, quantize.CANDIDATES[0], keep_float=["shared"])) == [
+        "classifier", "gate_square", "gate_sum", "shared"]
+    del model.graph.output[1]
+    assert quantize.gate_nodes(model) == []
+
+
 def fake_candidates(monkeypatch, agreements):
     """Make quantize_checked try candidates whose agreements are given (None: the candidate fails)."""
     measured = iter(agreements)
 
-    def try_candidate(candidate, path, fp32, calibration, selection):
+    def try_candidate(candidate, path, fp32, calibration, selection, keep_float=()):
         path.write_text(candidate.name)
         agreement = next(measured)
         if agreement is None:
@@ -349,79 +418,29 @@ def test_table_has_four_columns_and_every_number_from_the_records():
     assert max(len(label) for label in table.index) <= 32 and max(len(c) for c in table.to_numpy().ravel()) <= 24
 
 
-def test_sentences_follow_the_numbers():
-    good = flat(report.deployment_conclusion({"MobileNetV3-Large": record(int8_score=(0.60, 0.55, 0.65)),
-                                              "MobileNetV3-Small": record(share=0.95, change=(-0.05, -0.08, -0.01))}))
-    assert "Small: int8 keeps fp32's class for 95.0%" in good and "MISSING the 97% goal" in good
-    assert "Large: int8 keeps fp32's class for 99.0%" in good and "meeting the 97% goal" in good
-    assert "excludes zero: int8 scores measurably lower" in good and "includes zero" in good
-    assert "do not overlap, so Large is the more accurate" in good
-    assert "recipe X, kept because reason Y" in good and "Both models were trained WITHOUT ImageNet weights" in good
-    one_random = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
-                                                    "MobileNetV3-Small": record()}))
-    assert "Small was trained WITHOUT ImageNet weights" in one_random and "Both" not in one_random
-    overlapping = flat(report.deployment_conclusion({"MobileNetV3-Large": record(pretrained=True),
-                                                     "MobileNetV3-Small": record(pretrained=True)}))
-    assert "the intervals overlap" in overlapping and "WITHOUT" not in overlapping
-    assert "Large in onnxruntime: int8 and fp32 took 2.0 ms vs 3.0 ms" in overlapping
-    assert "says nothing" not in overlapping
-    one_class = flat(report.deployment_conclusion({"MobileNetV3-Large": record(share=1.0, classes=1),
-                                                   "MobileNetV3-Small": record()}))
-    assert one_class.count("fp32 gives every image the same class, so this agreement says nothing") == 1
+def test_cautions_are_raised_exactly_where_a_run_can_mislead():
+    def raised(**changes):
+        return set(report.cautions_of(record(**changes), 0.97))
+    learned = {"pretrained": True, "int8_score": (0.45, 0.40, 0.50)}
+    assert raised(**learned) == set()
+    assert raised(**{**learned, "pretrained": False}) == {"random init"}
+    assert raised(**{**learned, "int8_score": (0.17, 0.13, 0.21)}) == {"at chance"}  # interval reaches 1/7
+    assert raised(**{**learned, "classes": 1}) == {"one class"}
+    assert raised(**{**learned, "share": 0.969}) == {"goal missed"} and raised(**{**learned, "share": 0.97}) == set()
+    slower = ((3.0, 2.9, 3.2), (7.0, 6.8, 7.2), (9.0, 8.0, 10.0))
+    assert raised(**learned, latency=slower) == {"int8 slower"}
+    overlapping = ((3.0, 2.9, 3.2), (3.1, 3.0, 3.3), (9.0, 8.0, 10.0))
+    assert raised(**learned, latency=overlapping) == set()  # not shown to be slower
 
 
-def test_the_speed_reading_says_which_format_is_faster_only_when_the_timings_separate():
-    slower_int8 = record(latency=((3.0, 2.9, 3.2), (7.0, 6.8, 7.2), (9.0, 8.0, 10.0)))
-    assert report.speed_sentence("MobileNetV3-Small", slower_int8).endswith(
-        "int8 is slower here: on this CPU it saves space, not time.")
-    assert report.speed_sentence("MobileNetV3-Small", record()).endswith("int8 is faster here.")
-    overlapping = record(latency=((3.0, 2.9, 3.2), (3.1, 3.0, 3.3), (9.0, 8.0, 10.0)))
-    for timings in (overlapping, record(latency=((3.0, 1.0, 9.0),) * 3)):
-        sentence = report.speed_sentence("MobileNetV3-Small", timings)
-        assert "is slower here" not in sentence and "is faster here" not in sentence
-
-
-def test_the_goal_is_read_on_validation_and_a_different_verdict_on_the_recipes_images_is_named():
-    chosen = {"kept": "recipe X", "selection_images": 200, "target_agreement": 0.97}
-    missed_there = record(share=0.979)
-    missed_there["quantization"] |= {**chosen, "candidates": [{"name": "recipe X", "agreement": 0.96}]}
-    assert report.goal_clause(missed_there) == ("meeting the 97% goal here, though on the 200 training images "
-                                                "the recipe was chosen on it kept 96.0%")
-    met_there = record(share=0.95)
-    met_there["quantization"] |= {**chosen, "candidates": [{"name": "recipe X", "agreement": 0.98}]}
-    assert report.goal_clause(met_there).startswith("MISSING the 97% goal here, though")
-    same_verdict = record(share=0.99)
-    same_verdict["quantization"] |= {**chosen, "candidates": [{"name": "recipe X", "agreement": 0.98}]}
-    assert report.goal_clause(same_verdict) == "meeting the 97% goal"
-
-
-def test_a_file_scoring_differently_from_its_run_says_why():
-    exported = record(change=(0.0, 0.0, 0.0), int8_score=(0.331, 0.29, 0.38))
-    assert report.fidelity_sentence(exported) == ""  # an older export.json without the run's score
-    exported["run_balanced_accuracy"] = 0.3382
-    sentence = flat(report.agreement_sentence("MobileNetV3-Small", exported))
-    assert "The fp32 file scores 0.331 on validation, where notebook 06 read 0.338" in sentence
-    exported["run_balanced_accuracy"] = 0.3312
-    assert "notebook 06" not in report.agreement_sentence("MobileNetV3-Small", exported)
-
-
-def test_a_model_at_chance_is_named_in_the_large_vs_small_sentence():
-    at_chance = report.choice_sentence({"MobileNetV3-Large": record(int8_score=(1 / 7, 1 / 7, 1 / 7)),
-                                        "MobileNetV3-Small": record(int8_score=(0.335, 0.29, 0.38))})
-    assert flat(at_chance).endswith("so Small is the more accurate here. Large is at chance (1/7 = 0.143).")
-    assert "at chance" not in report.choice_sentence({"MobileNetV3-Large": record(),
-                                                      "MobileNetV3-Small": record()})
-    # the interval decides, as in notebooks 06 and 08: near 1/7 but wholly above it is above chance
-    near = report.choice_sentence({"MobileNetV3-Large": record(int8_score=(0.17, 0.16, 0.18)),
-                                   "MobileNetV3-Small": record(int8_score=(0.20, 0.13, 0.27))})
-    assert flat(near).endswith("Small is not clearly above chance (1/7 = 0.143).") and "Large is" not in near
-
-
-def test_conclusion_lines_fit_the_notebook_width():
-    text = report.deployment_conclusion({"MobileNetV3-Large": record(), "MobileNetV3-Small": record()})
+def test_cautions_print_one_paragraph_per_caution_and_nothing_for_a_clean_run():
+    clean = {"pretrained": True, "int8_score": (0.45, 0.40, 0.50)}
+    records = {"MobileNetV3-Large": record(**clean), "MobileNetV3-Small": record(**clean)}
+    assert report.cautions(records, 0.97) == ""
+    records["MobileNetV3-Small"] = record(share=0.5)
+    text = report.cautions(records, 0.97)
+    assert len(text.split("\n\n")) == len(report.cautions_of(records["MobileNetV3-Small"], 0.97)) == 2
     assert max(len(line) for line in text.splitlines()) <= TEXT_WIDTH
-    assert "rerun the export cell" in flat(report.deployment_conclusion(
-        {"MobileNetV3-Large": record(latency=((3.0, 1.0, 9.0),) * 3), "MobileNetV3-Small": record()}))
 
 
 def test_a_photo_is_made_gray_square_and_centred_like_the_course_images(exported, tmp_path):
@@ -464,8 +483,9 @@ def test_solution_readings_follow_their_numbers(tmp_path):
                            index=pd.Index([5, 5, 100], name="timed runs"))
     assert "moved by up to 0.40 ms" in flat(latency_reading(timings))
     assert "differ by 1.80 ms, larger than that" in flat(latency_reading(timings))
-    candidates = pd.DataFrame({"agreement": [0.9, 0.8]}, index=["per-channel", "per-tensor"])
-    assert flat(quantization_reading(candidates)).endswith("Better here: per-channel.")
+    candidates = pd.DataFrame({"agreement": [0.9, 0.8, 0.95]}, index=["per-channel", "per-tensor", "float"])
+    assert flat(quantization_reading(candidates)).endswith("Best here: float.")
+    assert "no difference" in quantization_reading(pd.DataFrame({"agreement": [0.9, 0.9]}, index=["a", "b"]))
     tops = pd.DataFrame({"top class": ["mel", "nv"], "probability": [0.8, 0.9]}, index=["lesion photo", "stripes"])
     assert "nv with probability 0.90, no lower than" in confidence_reading(tops)
     picture = Image.open(striped_picture(tmp_path / "new" / "stripes.png"))

@@ -37,6 +37,12 @@ def test_the_wheel_holds_every_module(wheel):
     assert "skinkit = skinkit.__main__:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def test_the_wheel_holds_the_demo_pages_own_files(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = ROOT / "skinkit" / "deployment" / "static"
+    assert {f"skinkit/deployment/static/{path.name}" for path in static.iterdir()} <= names
+
+
 def test_the_installed_wheel_runs_the_command_line(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",

@@ -1,7 +1,7 @@
-"""The `export` and `predict` commands of `python -m skinkit`.
+"""The `export`, `demo` and `predict` commands of `python -m skinkit`.
 
 Only `export` (and `predict` with a stage model) needs PyTorch; it is imported there, so that
-`predict --onnx` and the other commands start without it.
+`predict --onnx`, `demo` and the other commands start without it.
 """
 
 import json
@@ -28,6 +28,35 @@ def run_export(args):
     from .report import export_summary
     record = export_stage(args.runs, args.stage, args.out, args.data, try_all=args.try_all)
     print("\n".join(export_summary(record)))
+    return 0
+
+
+def add_demo_arguments(parser):
+    """Arguments of `skinkit demo`."""
+    parser.add_argument("--stage", default="small_finetune", choices=sorted(RECIPES),
+                        help="the exported stage to put on the page (default: small_finetune)")
+    parser.add_argument("--runs", default="runs", help="run folder root (default: runs)")
+    parser.add_argument("--out", help="folder for the site (default: <runs>/demo/<stage>)")
+    parser.add_argument("--serve", action="store_true", help="serve the site on the local network until Ctrl-C")
+    parser.add_argument("--port", type=int, default=8000, help="port for --serve (default: 8000)")
+
+
+def run_demo(args):
+    """Write the demo site of an exported stage; with --serve, serve it and say where to open it."""
+    from .demo import build_site, network_address, server
+    site = build_site(args.runs, args.stage, args.out)
+    print(f"demo site of {args.stage} written to {site}")
+    if not args.serve:
+        print(f"serve it with: python -m skinkit demo --stage {args.stage} --runs {args.runs} --serve")
+        return 0
+    with server(site, port=args.port) as httpd:
+        port = httpd.server_address[1]
+        print(f"open http://{network_address()}:{port}/ on a phone on the same Wi-Fi "
+              f"(or http://localhost:{port}/ here); Ctrl-C stops", flush=True)
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            print("stopped")
     return 0
 
 
@@ -59,6 +88,7 @@ def run_predict(args):
 
 
 COMMANDS = (("export", "a finished stage as ONNX fp32 and int8, checked", add_export_arguments, run_export),
+            ("demo", "an exported model as a web page that runs in the browser", add_demo_arguments, run_demo),
             ("predict", "classify photos with a trained or exported model", add_predict_arguments, run_predict))
 
 

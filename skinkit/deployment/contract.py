@@ -93,18 +93,26 @@ class TorchClassifier:
             return self.model(torch.as_tensor(images)).numpy()
 
 
-def stage_classifier(runs_root, stage, data_root=None):
-    """The PyTorch model of a finished stage, with its normalisation, temperature, softmax and gate."""
+def deployable_stage(runs_root, stage, data_root=None, say=None):
+    """A finished stage's model wrapped for export (temperature and gate included), and its file's metadata."""
     model, config = load_stage_model(runs_root, stage)
     size = input_size(config["model"], config["image_size"])[1]
+    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=say)
+    return (DeployableModel(model, size, uncertainty),
+            metadata(stage, config["model"], size, config["pretrained"], uncertainty))
+
+
+def stage_classifier(runs_root, stage, data_root=None):
+    """The PyTorch model of a finished stage, with its normalisation, temperature, softmax and gate."""
     # on stderr: predict --json keeps stdout for its answers
-    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=partial(print, file=sys.stderr))
-    return TorchClassifier(DeployableModel(model, size, uncertainty), stage, size, thresholds(uncertainty))
+    deployable, props = deployable_stage(runs_root, stage, data_root, say=partial(print, file=sys.stderr))
+    size = int(props["image_size"])
+    return TorchClassifier(deployable, stage, size, thresholds(props))
 
 
-def thresholds(uncertainty):
-    """The two thresholds an answer needs: the conformal set's and the gate's."""
-    return {key: float(uncertainty[key]) for key in ("conformal_threshold", "ood_threshold")}
+def thresholds(values):
+    """The two thresholds an answer needs, the conformal set's and the gate's, from statistics or metadata."""
+    return {key: float(values[key]) for key in ("conformal_threshold", "ood_threshold")}
 
 
 def metadata(stage, model_name, image_size, pretrained, uncertainty=None):

@@ -7,7 +7,9 @@ export.json beside the two files.
 import itertools
 import os
 import shutil
+import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from importlib.metadata import version
@@ -18,13 +20,13 @@ import torch
 
 from ..data.dataset import check_data_root, list_labelled_images, read_gray
 from ..files import atomic_path, read_json, write_json
+from ..progress import write_line
 from ..reporting.comparison import FINAL_STAGES
-from ..training.stage import load_stage_model
 from ..uncertainty.stage import stage_uncertainty
 from . import checks
-from .contract import DeployableModel, TorchClassifier, input_size, metadata
+from .contract import TorchClassifier, deployable_stage, input_size
 from .inputs import INPUT_NAME, OOD_NAME, OUTPUT_NAME, crop_to_input
-from .quantize import quantize_checked
+from .quantize import CANDIDATES, quantize_checked
 from .quiet import quietly
 from .runtime import OnnxClassifier
 
@@ -109,24 +111,45 @@ def staged(out_dir, names):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+class Steps:
+    """Announces each step of a long command on a line of its own: which, how far, about how long is left."""
+
+    def __init__(self, name, total):
+        self.name, self.total, self.done, self.started = name, total, 0, time.monotonic()
+
+    def __call__(self, text):
+        """Announce the step that starts now (the estimate assumes the steps left take as long as the done ones)."""
+        left = ""
+        if self.done:
+            seconds = (time.monotonic() - self.started) / self.done * (self.total - self.done)
+            left = f", about {seconds / 60:.0f} min left" if seconds >= 90 else f", about {seconds:.0f} s left"
+        write_line(f"{self.name} step {self.done + 1}/{self.total}: {text}{left}")
+        sys.stdout.flush()  # a log file gets the line now, not when the export ends
+        self.done += 1
+
+
 def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, latency_repeats=30, seed=0):
     """Export a finished stage to fp32 and int8 ONNX, check both, write export.json; returns its record.
 
     `data_root` defaults to the dataset in the stage's config.json; `seed` draws the calibration
-    images and the bootstrap resamples.
+    images and the bootstrap resamples. Each step is announced as it starts.
     """
-    model, config = load_stage_model(runs_root, stage)
-    name, size = config["model"], input_size(config["model"], config["image_size"])[1]
+    config = read_json(Path(runs_root) / stage / "config.json")
     data_root = Path(data_root or config["data_root"])
     check_data_root(data_root, ("train", "val"), "pass --data with the dataset this stage was trained on")
+    deployable, props = deployable_stage(runs_root, stage, data_root)
+    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=None)  # read back: export.json records it
+    name, size = config["model"], int(props["image_size"])
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    uncertainty = stage_uncertainty(runs_root, stage, data_root, say=None)  # export.json records it
-    deployable = DeployableModel(model, size, uncertainty)
+    step = Steps(stage, 2 + len(CANDIDATES))
     with staged(out_dir, FILES) as scratch:
         fp32, int8 = scratch / FILES[0], scratch / FILES[1]
-        export_onnx(deployable, size, fp32, metadata(stage, name, size, config["pretrained"], uncertainty))
+        step("ONNX export (fp32)")
+        export_onnx(deployable, size, fp32, props)
         calibration, selection = training_subsets(data_root / "train", name, size, seed)
-        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all)
+        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all, announce=step)
+        step.total = step.done + 1  # the candidates not needed are skipped
+        step("checks on the validation images and latency")
         images, labels = validation_inputs(data_root / "val", name, size)
         measured = checks.measure(TorchClassifier(deployable, stage, size), OnnxClassifier(fp32),
                                   OnnxClassifier(int8), images, labels, latency_repeats, seed)

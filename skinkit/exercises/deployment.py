@@ -7,21 +7,25 @@ They read the exports notebook 09 wrote (`<runs>/export/<stage>/`) and write onl
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pandas as pd
+import torch
 from PIL import Image
 
 from ..data.prepare import SQUARE_SIZE
 from ..deployment.checks import LATENCY_THREADS, latency
 from ..deployment.contract import input_size
 from ..deployment.export import training_subsets
-from ..deployment.predict import classify_photo, top_classes, top_text
-from ..deployment.quantize import CANDIDATES, quantize_checked
-from ..deployment.report import photo_evidence
+from ..deployment.inputs import crop_to_input
+from ..deployment.predict import classify_photo, prepared_photo, top_classes, top_text
+from ..deployment.quantize import agreement, preprocess
 from ..deployment.runtime import OnnxClassifier
 from ..files import read_json
+from ..reporting import gradcam
 from ..reporting.comparison import FINAL_STAGES
 from ..reporting.conclusion import short_name
 from ..reporting.gradcam import rank_correlation
+from ..training.stage import load_stage_model
 
 VARIANTS = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 
@@ -49,6 +53,18 @@ def confidence_reading(table):
     lower = "lower" if b["probability"] < a["probability"] else "no lower"
     return (f"The {other} are called {b['top class']} with probability {b['probability']:.2f}, {lower} than "
             f"the {lesion}'s {a['top class']} {a['probability']:.2f}: the model names a lesion class either way.")
+
+
+def photo_evidence(path, runs_root, stage):
+    """A photo through a stage's PyTorch model: (what the model sees, probabilities, Grad-CAM of the top class)."""
+    model, config = load_stage_model(runs_root, stage)
+    resize, size = input_size(config["model"], config["image_size"])
+    square = prepared_photo(path)
+    inputs = gradcam.model_inputs(model, torch.from_numpy(square), size)
+    with torch.inference_mode():
+        probabilities = model.eval()(inputs).softmax(dim=1)[0].numpy()
+    heatmap = gradcam.gradcam(model, inputs, [int(probabilities.argmax())])[0]
+    return torch.from_numpy(crop_to_input(square, resize, size)[0, 0]), probabilities, heatmap
 
 
 def both_models_on(photo, runs_root):
@@ -92,31 +108,38 @@ def latency_reading(table):
             f"{table.index.max()} timings fp32 and int8 differ by {gap:.2f} ms, {verdict} than that.")
 
 
-def per_channel_against_per_tensor(runs_root, stage, data_root=None, seed=0):
-    """The guide's recipe and per-tensor weights, each measured against fp32 on held-out training images."""
+def quantization_inputs(runs_root, stage, data_root=None, seed=0):
+    """What exercises 4 and 5 quantize: the exported fp32 file, its pre-processed copy, calibration and held-out images.
+
+    The pre-processed copy goes to `<runs>/exercises/quantization/<stage>/`, where the variants go too.
+    """
     config = read_json(Path(runs_root) / stage / "config.json")
-    data_root = Path(data_root or config["data_root"])
     size = input_size(config["model"], config["image_size"])[1]
-    calibration, selection = training_subsets(data_root / "train", config["model"], size, seed)
-    out = Path(runs_root) / "exercises" / "quantization" / stage
-    out.mkdir(parents=True, exist_ok=True)
-    tried = [CANDIDATES[0], next(c for c in CANDIDATES if not c.per_channel)]
-    result = quantize_checked(Path(runs_root) / "export" / stage / "model.onnx", out / "model.int8.onnx",
-                              calibration, selection, candidates=tried, try_all=True)
-    return pd.DataFrame(result["candidates"]).set_index("name")[["agreement", "bytes"]]
+    calibration, held_out = training_subsets(Path(data_root or config["data_root"]) / "train", config["model"],
+                                             size, seed)
+    folder = Path(runs_root) / "exercises" / "quantization" / stage
+    folder.mkdir(parents=True, exist_ok=True)
+    fp32 = Path(runs_root) / "export" / stage / "model.onnx"
+    preprocess(fp32, folder / "prepared.onnx")
+    return {"fp32": fp32, "prepared": folder / "prepared.onnx", "folder": folder,
+            "calibration": calibration, "held_out": held_out}
 
 
-def exported_candidates(runs_root, stage):
-    """The int8 candidates notebook 09's export tried for `stage`, with their agreement, from export.json."""
-    record = read_json(Path(runs_root) / "export" / stage / "export.json")
-    return pd.DataFrame(record["quantization"]["candidates"]).set_index("name")[["agreement"]]
+def classifier_nodes(prepared_path):
+    """Names of the classifier's layers (the Gemm nodes) of a pre-processed model."""
+    return [node.name for node in onnx.load(str(prepared_path)).graph.node if node.op_type == "Gemm"]
+
+
+def compared(fp32_path, int8_path, images):
+    """An int8 file against its fp32 one: agreement on `images` and file size in MB."""
+    return {"agreement": agreement(OnnxClassifier(fp32_path), OnnxClassifier(int8_path), images),
+            "MB": Path(int8_path).stat().st_size / 1e6}
 
 
 def quantization_reading(table):
-    """Which of per-channel and per-tensor kept fp32's class more often, in words."""
-    (channel, a), (tensor, b) = table.iterrows()
-    if a["agreement"] == b["agreement"]:
-        return f"Both kept fp32's class for {a['agreement']:.1%} of the held-out images: no difference here."
-    better = channel if a["agreement"] > b["agreement"] else tensor
-    return (f"{channel}: {a['agreement']:.1%}; {tensor}: {b['agreement']:.1%} of the held-out images keep "
-            f"fp32's class. Better here: {better}.")
+    """Which variant kept fp32's class most often, in words (table: one row per variant, column agreement)."""
+    shares = "; ".join(f"{name}: {row['agreement']:.1%}" for name, row in table.iterrows())
+    best = table["agreement"]
+    if best.nunique() == 1:
+        return f"{shares} of the held-out images keep fp32's class: no difference here."
+    return f"{shares} of the held-out images keep fp32's class. Best here: {best.idxmax()}."
