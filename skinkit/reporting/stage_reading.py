@@ -13,8 +13,8 @@ from .chance import (
 from .intervals import CONFIDENCE
 from .plots import figure_label
 
-NO_IMAGENET = ('CAUTION: no ImageNet weights (config.json: "pretrained": false): this model started from\n'
-               "  random numbers, so this is NOT transfer learning.")
+NO_IMAGENET = ('CAUTION: no ImageNet weights ("pretrained": false): this model started from random\n'
+               "  numbers, so this is NOT transfer learning.")
 
 
 def figure_title(result, split=None):
