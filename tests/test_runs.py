@@ -190,7 +190,7 @@ def epochs_done(run_dir):
     return len(pd.read_csv(history)) if history.is_file() else 0
 
 
-def kill_after_first_epoch(command, run_dir, timeout=120):
+def kill_after_first_epoch(command, run_dir, timeout=900):
     """Start training, SIGKILL it once an epoch is checkpointed; return how many epochs it finished."""
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
