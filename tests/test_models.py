@@ -20,6 +20,8 @@ from skinkit.training.models import (
 )
 from skinkit.training.recipes import IMAGE_SIZE
 
+from .helpers import fresh_python
+
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
@@ -140,6 +142,24 @@ def test_other_warnings_keep_their_usual_format_before_and_after(unreachable, mo
     assert warnings.formatwarning is original  # the plain format held only while the kit warned
     [shown] = shown_warnings(monkeypatch, lambda: warnings.warn_explicit("look here", UserWarning, "somewhere.py", 7))
     assert shown.startswith("somewhere.py:7: UserWarning: look here")
+
+
+# Imports the model module and has the kit warn once; prints whether the format is the one it found.
+FORMAT_PROBE = """
+import warnings
+before = warnings.formatwarning
+from skinkit.training import models
+def offline(weights):
+    raise OSError("offline")
+models.fetch_state_dict = offline
+with warnings.catch_warnings(record=True):
+    models.imagenet_state("small")
+print(warnings.formatwarning is before)
+"""
+
+
+def test_neither_the_import_nor_the_warning_changes_the_format_of_the_process():
+    assert fresh_python(FORMAT_PROBE).stdout.split() == ["True"]
 
 
 def test_downloading_line_is_shown_when_the_download_works(monkeypatch, tmp_path, capsys):
