@@ -137,11 +137,14 @@ def train_images(config):
 
 
 def save_epoch(run_dir, config, result, objects):
-    """After each epoch: history.csv, last.pt and (when it improved) best.pt, all atomic."""
-    write_csv(run_dir / "history.csv", history_frame(result), index=False)
+    """After each epoch: (when it improved) best.pt, last.pt, then history.csv, each atomic.
+
+    history.csv comes last: an epoch it lists is always in last.pt, whenever the run is killed.
+    """
     if result.best_epoch == len(result.loss_list) - 1:
         save_checkpoint_best(run_dir, config, result)
     save_checkpoint_last(run_dir, config, result, objects)
+    write_csv(run_dir / "history.csv", history_frame(result), index=False)
 
 
 def save_checkpoint_best(run_dir, config, result):
