@@ -21,12 +21,12 @@ _SOURCES = {
     ".reporting.comparison": ["test_results"],
     ".metrics": ["classification_table", "confusion_matrix", "metrics_report", "summary_metrics"],
     ".reporting.stage_predictions": ["evaluate_test_split"],
-    ".training.loop": ["pick_device", "predict_labels", "seed_everything", "train_model"],
-    ".training.models": ["build_model", "count_parameters", "set_base_trainable", "unfreeze"],
+    ".training.loop": ["pick_device", "predict_labels", "seed_everything"],
+    ".training.models": ["build_model", "count_parameters", "imagenet_state", "set_base_trainable", "unfreeze"],
     ".training.recipes": ["CLASS_WEIGHTS_LARGE_FINETUNE", "CLASS_WEIGHTS_LARGE_TRAIN",
                           "CLASS_WEIGHTS_SMALL_FINETUNE", "CLASS_WEIGHTS_SMALL_TRAIN", "OVERSAMPLING_WEIGHTS",
                           "RECIPES", "Recipe"],
-    ".training.stage": ["MissingPrerequisite", "load_stage_model", "run_stage"],
+    ".training.stage": ["MissingPrerequisite", "load_stage_model", "run_stage", "train_model"],
 }
 _MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
 

@@ -48,6 +48,7 @@ def prepare_command(args):
 
 def train_command(args):
     """Run one training stage into its run folder (resumes an interrupted run)."""
+    from .reporting.stage_reading import summary
     from .training.stage import run_stage
     recipe = RECIPES[args.stage]
     if args.epochs is not None:
@@ -55,16 +56,15 @@ def train_command(args):
     if args.select_by is not None:
         recipe = dataclasses.replace(recipe, select_by=args.select_by)
     result = run_stage(recipe, args.data, args.runs, seed=args.seed, image_size=args.image_size,
-                       pretrained=args.pretrained, resume=not args.no_resume, device=args.device,
-                       num_workers=args.num_workers, precision=args.precision)
-    print(result.summary())
+                       pretrained=PRETRAINED_CHOICES[args.pretrained], resume=not args.no_resume,
+                       device=args.device, num_workers=args.num_workers, precision=args.precision)
+    print(summary(result))
     print(f"run folder: {result.run_dir}")
     return 0
 
 
-def pretrained_choice(text):
-    """argparse type for --pretrained: auto, true or false."""
-    return {"auto": "auto", "true": True, "false": False}[text.lower()]
+# --pretrained: use the ImageNet weights when they load (auto), require them (true), or skip them (false).
+PRETRAINED_CHOICES = {"auto": "auto", "true": True, "false": False}
 
 
 def add_train_arguments(parser):
@@ -79,7 +79,8 @@ def add_train_arguments(parser):
     parser.add_argument("--image-size", type=int, default=IMAGE_SIZE,
                         help=f"crop size in pixels (default {IMAGE_SIZE}, the ImageNet weights' own)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pretrained", type=pretrained_choice, default="auto", help="auto|true|false")
+    parser.add_argument("--pretrained", type=str.lower, choices=PRETRAINED_CHOICES, default="auto",
+                        help="ImageNet weights: auto (when they load), true (required) or false (random init)")
     parser.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--num-workers", type=int, help="DataLoader workers (default: per device)")
     parser.add_argument("--precision", choices=PRECISIONS, default="auto",

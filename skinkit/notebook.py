@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+import torch
+
 from .classes import CLASS_CODES
-from .data.dataset import check_data_root
+from .data.dataset import SkinLesionDataset, check_data_root
+from .data.loaders import stage_loaders
 from .files import project_root
 from .training.loop import pick_device
 from .training.recipes import IMAGE_SIZE, RECIPES
-from .training.stage import require_stage, run_stage
+from .training.stage import require_stage, stage_config
 
 SMOKE_EPOCHS = 1
 SMOKE_IMAGE_SIZE = 64
@@ -58,15 +61,28 @@ class Settings:
     resume: bool
     recipe: object = None
 
-    def run_stage(self, **kwargs):
-        """Train this notebook's stage (see `skinkit.training.stage.run_stage`)."""
-        return run_stage(self.recipe, self.data_root, self.runs_root, seed=self.seed,
-                         image_size=self.image_size, resume=self.resume, **kwargs)
+    @property
+    def run_dir(self):
+        """This notebook's run folder: <runs>/<stage>."""
+        return self.runs_root / self.recipe.stage
+
+    def config(self, pretrained):
+        """What config.json records of these settings; `train_model` adds what the objects themselves say."""
+        return stage_config(self.recipe, self.data_root, self.seed, self.image_size, pretrained)
+
+    def loaders(self, device, num_workers=None):
+        """(train, validation) loaders: the training images oversampled and augmented in whole batches."""
+        recipe = self.recipe
+        train_set, val_set = (SkinLesionDataset(self.data_root / split) for split in ("train", "val"))
+        return stage_loaders(train_set, val_set, recipe.model, self.image_size, device, recipe.train_batch_size,
+                             recipe.val_batch_size, recipe.oversampling, torch.Generator().manual_seed(self.seed),
+                             num_workers)
 
 
 def stage_recipe(stage, smoke, **overrides):
     """The stage's recipe with the notebook's overrides (None = keep), shrunk in smoke mode."""
-    recipe = dataclasses.replace(RECIPES[stage], **{k: v for k, v in overrides.items() if v is not None})
+    overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items() if v is not None}
+    recipe = dataclasses.replace(RECIPES[stage], **overrides)
     return dataclasses.replace(recipe, epochs=min(recipe.epochs, SMOKE_EPOCHS)) if smoke else recipe
 
 

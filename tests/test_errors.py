@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from IPython.core.interactiveshell import InteractiveShell
 
 from skinkit import errors
@@ -95,6 +96,30 @@ def test_train_on_bad_data_prints_one_line_and_exits_2(capsys, tmp_path, case):
                             "--runs", tmp_path / "runs", "--epochs", "1", "--image-size", "32")
     assert code == 2
     assert_one_line(err, "train: ", fragment)
+
+
+@pytest.mark.parametrize("device", ["foo", "cuda:x"])
+def test_train_on_a_device_name_that_is_none_prints_one_line(capsys, tmp_path, device):
+    code, _, err = run_main(capsys, "train", "--stage", "small_frozen", "--data", SAMPLE,
+                            "--runs", tmp_path / "runs", "--device", device)
+    assert code == 2 and not (tmp_path / "runs").exists()
+    assert_one_line(err, "train: ", repr(device), "use cuda, mps or cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_train_on_a_device_this_machine_lacks_prints_one_line(capsys, tmp_path):
+    code, _, err = run_main(capsys, "train", "--stage", "small_frozen", "--data", SAMPLE,
+                            "--runs", tmp_path / "runs", "--device", "cuda")
+    assert code == 2
+    assert_one_line(err, "train: this machine has no cuda device")
+
+
+def test_an_unknown_pretrained_choice_is_an_argparse_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--stage", "small_frozen", "--data", str(SAMPLE), "--pretrained", "maybe"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert "argument --pretrained: invalid choice: 'maybe'" in err.splitlines()[-1]
 
 
 def test_train_out_of_order_names_the_stage_to_run_first(capsys, tmp_path):

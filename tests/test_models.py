@@ -14,10 +14,13 @@ from skinkit.training.models import (
     PretrainedWeightsWarning,
     build_model,
     count_parameters,
+    imagenet_state,
     unfreeze,
     weights_file,
 )
 from skinkit.training.recipes import IMAGE_SIZE
+
+from .helpers import fresh_python
 
 
 @pytest.fixture
@@ -108,21 +111,55 @@ def unreachable(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
 
 
-def test_offline_warning_reads_as_a_message_not_a_traceback(unreachable, capsys):
-    with pytest.warns(PretrainedWeightsWarning) as caught:
-        build_model("large", pretrained="auto")
-    shown = warnings.formatwarning(caught[0].message, caught[0].category, caught[0].filename,
-                                   caught[0].lineno, caught[0].line)
+def shown_warnings(monkeypatch, action):
+    """The text of each warning `action` emits, formatted as it is emitted (as Jupyter's display does)."""
+    shown = []
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        shown.append(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "showwarning", show)
+        action()
+    return shown
+
+
+def test_offline_warning_reads_as_a_message_not_a_traceback(unreachable, monkeypatch, capsys):
+    [shown] = shown_warnings(monkeypatch, lambda: build_model("large", pretrained="auto"))
     assert shown.startswith("!!!") and "RANDOM INITIALISATION" in shown and '"pretrained": false' in shown
-    assert caught[0].filename not in shown and "build_model" not in shown  # no path, no source line
+    assert "models.py" not in shown and "build_model" not in shown  # no path, no source line
     assert all(len(line) <= 80 for line in shown.splitlines() if not line.startswith("    "))
     printed = capsys.readouterr()
     assert "Downloading" not in printed.out + printed.err  # nothing was downloaded: no such line
 
 
-def test_other_warnings_keep_their_usual_format():
-    shown = warnings.formatwarning("look here", UserWarning, "somewhere.py", 7)
+def test_other_warnings_keep_their_usual_format_before_and_after(unreachable, monkeypatch):
+    original = warnings.formatwarning
+    build_model("small", pretrained=False)
+    with pytest.warns(PretrainedWeightsWarning):
+        imagenet_state("small")
+    assert warnings.formatwarning is original  # the plain format held only while the kit warned
+    [shown] = shown_warnings(monkeypatch, lambda: warnings.warn_explicit("look here", UserWarning, "somewhere.py", 7))
     assert shown.startswith("somewhere.py:7: UserWarning: look here")
+
+
+# Imports the model module and has the kit warn once; prints whether the format is the one it found.
+FORMAT_PROBE = """
+import warnings
+before = warnings.formatwarning
+from skinkit.training import models
+def offline(weights):
+    raise OSError("offline")
+models.fetch_state_dict = offline
+with warnings.catch_warnings(record=True):
+    models.imagenet_state("small")
+print(warnings.formatwarning is before)
+"""
+
+
+def test_neither_the_import_nor_the_warning_changes_the_format_of_the_process():
+    assert fresh_python(FORMAT_PROBE).stdout.split() == ["True"]
 
 
 def test_downloading_line_is_shown_when_the_download_works(monkeypatch, tmp_path, capsys):

@@ -3,8 +3,10 @@
 import json
 import re
 import shutil
+import warnings
 
 import nbformat
+import pandas as pd
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
@@ -13,6 +15,7 @@ from skinkit.__main__ import build_parser, main
 from skinkit.data.dataset import DatasetError
 from skinkit.notebook import SMOKE_EPOCHS, SMOKE_IMAGE_SIZE, setup
 from skinkit.reporting import data_overview as explore
+from skinkit.training.models import PretrainedWeightsWarning
 from skinkit.training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from skinkit.training.stage import MissingPrerequisite
 
@@ -144,9 +147,35 @@ def cli_run(tmp_path_factory):
     return data, runs / "small_frozen"
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """No ImageNet weights, as on a machine without internet (the command line ran with --pretrained false)."""
+    def unavailable(weights):
+        raise OSError("offline")
+
+    monkeypatch.setattr("skinkit.training.models.fetch_state_dict", unavailable)
+
+
+def run_notebook_cells(notebook, until, **injected):
+    """A notebook's code cells run in one namespace up to the first containing `until`, `injected` after parameters."""
+    parameters, *cells = [cell.source for cell in nbformat.read(ROOT / "notebooks" / notebook, as_version=4).cells
+                          if cell.cell_type == "code"]
+    namespace = {}
+    exec(parameters, namespace)
+    namespace.update(injected)
+    for source in cells:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PretrainedWeightsWarning)
+            exec(source, namespace)
+        if until in source:
+            return namespace
+    raise AssertionError(f"{notebook} has no cell with {until!r}")
+
+
 @pytest.mark.parametrize("old_kit_config", [False, True], ids=["this kit", "image_size None from an older kit"])
-def test_a_stage_trained_from_the_command_line_is_loaded_by_its_notebook(cli_run, tmp_path, capsys, old_kit_config):
-    """The command line at its defaults and notebook 04 at its parameters describe the same run."""
+def test_a_stage_trained_from_the_command_line_is_loaded_by_its_notebook(cli_run, tmp_path, capsys, offline,
+                                                                       old_kit_config):
+    """The command line at its defaults and notebook 04's cells at its parameters describe the same run."""
     data, trained = cli_run
     run_dir = shutil.copytree(trained, tmp_path / "small_frozen")
     if old_kit_config:
@@ -154,12 +183,31 @@ def test_a_stage_trained_from_the_command_line_is_loaded_by_its_notebook(cli_run
         (run_dir / "config.json").write_text(json.dumps({**config, "image_size": None}))
     written = {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()}
     capsys.readouterr()
-    settings = run_setup_cells("04_small_training.ipynb", DATA_ROOT=data, RUNS_ROOT=tmp_path, EPOCHS=1)
-    result = settings.run_stage(device="cpu")
+    result = run_notebook_cells("04_small_training.ipynb", "train_model(", DATA_ROOT=data, RUNS_ROOT=tmp_path,
+                                EPOCHS=1)["result"]
     assert "small_frozen already finished — loaded from" in capsys.readouterr().out
     assert [path.name for path in tmp_path.iterdir()] == ["small_frozen"], "the run was moved aside"
     assert {path.name: path.stat().st_mtime_ns for path in run_dir.iterdir()} == written
     assert result.metrics == json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_the_notebook_cells_train_what_the_command_line_trains(cli_run, tmp_path, offline):
+    """Notebook 04's cells, run on an empty run folder, write the config.json and history of the command line."""
+    data, trained = cli_run
+    run_notebook_cells("04_small_training.ipynb", "train_model(", DATA_ROOT=data, RUNS_ROOT=tmp_path, EPOCHS=1)
+    folders = (tmp_path / "small_frozen", trained)
+    notebook, cli = (json.loads((folder / "config.json").read_text()) for folder in folders)
+    assert {k: v for k, v in notebook.items() if k != "created"} == {k: v for k, v in cli.items() if k != "created"}
+    history = [pd.read_csv(folder / "history.csv").drop(columns="seconds") for folder in folders]
+    pd.testing.assert_frame_equal(*history)
+
+
+def test_a_changed_class_weight_list_is_recorded_in_config_json(cli_run, tmp_path, offline):
+    data, _ = cli_run
+    namespace = run_notebook_cells("04_small_training.ipynb", "train_model(", DATA_ROOT=data, RUNS_ROOT=tmp_path,
+                                   EPOCHS=1, CLASS_WEIGHTS=[1, 1, 1, 9, 1, 1, 1])
+    assert json.loads((tmp_path / "small_frozen" / "config.json").read_text())["class_weights"] == [1, 1, 1, 9, 1, 1, 1]
+    assert namespace["criterion"].weight.tolist() == [1, 1, 1, 9, 1, 1, 1]
 
 
 @pytest.mark.parametrize("stage", RECIPES)

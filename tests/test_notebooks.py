@@ -67,6 +67,24 @@ def test_notebooks_only_call_the_library(path):
             assert len(cell.source.splitlines()) <= 15, f"{path.name}: a long cell belongs in skinkit"
 
 
+TRAINING_NOTEBOOKS = [path for path in NOTEBOOKS if path.name[:2] in ("02", "03", "04", "05")]
+# What a training notebook shows in its own cells before it first calls the shared loop.
+LESSON = ("requires_grad", "CrossEntropyLoss(", "Adam(", "StepLR(", "train_model(")
+
+
+@pytest.mark.parametrize("path", TRAINING_NOTEBOOKS, ids=lambda p: p.name)
+def test_a_training_notebook_builds_its_first_model_in_its_own_cells(path):
+    sources = [cell.source for cell in code_cells(path)]
+    first_training = next(i for i, source in enumerate(sources) if "train_model(" in source)
+    shown = "\n".join(sources[:first_training + 1])
+    assert [piece for piece in LESSON if piece not in shown] == [], path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
+def test_no_notebook_hands_its_stage_to_run_stage(path):
+    assert not any("run_stage(" in cell.source for cell in code_cells(path)), path.name
+
+
 def exercises_and_hints(path):
     """The numbered exercises of a notebook's "Try it yourself" cell, each with the text up to the next one."""
     cell = next((cell for cell in nbformat.read(path, as_version=4).cells
@@ -79,7 +97,8 @@ def exercises_and_hints(path):
 
 def solved_exercises(path):
     """The exercise numbers a solution notebook's headings answer ('## 2. ...', '## Exercises 1 and 3: ...')."""
-    headings = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown")
+    cells = nbformat.read(path, as_version=4).cells
+    headings = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
     numbers = re.findall(r"(?m)^## (\d+)\. ", headings)
     for pair in re.findall(r"(?m)^## Exercises (\d+) and (\d+)", headings):
         numbers += pair

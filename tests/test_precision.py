@@ -8,8 +8,8 @@ import torch
 
 from skinkit.training.loop import TrainingResult
 from skinkit.training.precision import Precision, PrecisionError, choose_precision, precision_for
+from skinkit.training.resume import checkpoint_state, restore, same_run
 from skinkit.training.run_folders import load_checkpoint, save_checkpoint
-from skinkit.training.stage import checkpoint_state, restore, same_run
 
 # (device type, compute capability, native bf16, requested) -> precision
 CHOICES = [

@@ -14,7 +14,8 @@ from .helpers import ROOT, fresh_python
 # What notebooks and outside scripts call (issue 20): importable from skinkit itself, whatever the layout.
 CALLED_FROM_OUTSIDE = {"run_stage", "load_stage_model", "RECIPES", "summary_metrics", "test_results",
                        "evaluate_test_split", "build_model", "BatchAugment", "OVERSAMPLING_WEIGHTS",
-                       "LESION_CLASSES", "CLASS_WEIGHTS_LARGE_TRAIN", "pick_device", "count_parameters"}
+                       "LESION_CLASSES", "CLASS_WEIGHTS_LARGE_TRAIN", "pick_device", "count_parameters",
+                       "train_model", "imagenet_state", "seed_everything"}
 
 
 def documented_surface():

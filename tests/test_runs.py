@@ -16,11 +16,14 @@ import torch
 from skinkit.__main__ import main as skinkit_main
 from skinkit.classes import CLASS_CODES
 from skinkit.files import atomic_path, read_json, write_json
+from skinkit.reporting import stage_reading
+from skinkit.reporting.chance import ABOVE_CHANCE
 from skinkit.reporting.plots import plot_history
 from skinkit.reporting.predictions import read_predictions
 from skinkit.training.recipes import RECIPES
+from skinkit.training.resume import same_run
 from skinkit.training.run_folders import HISTORY_COLUMNS, load_checkpoint
-from skinkit.training.stage import StageResult, run_stage, same_run
+from skinkit.training.stage import StageResult, run_stage
 
 from .helpers import ROOT, SAMPLE
 
@@ -42,12 +45,17 @@ def two_runs(tmp_path_factory):
 
 def test_run_folder_holds_every_artifact(two_runs):
     run_dir = two_runs[0].run_dir
-    for name in ("config.json", "history.csv", "metrics.json", "confusion_matrix.csv",
-                 "confusion_matrix.png", "best.pt", "last.pt", "predictions_val.csv"):
-        assert (run_dir / name).is_file(), name
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "best.pt", "config.json", "confusion_matrix.csv", "history.csv", "last.pt", "metrics.json",
+        "predictions_val.csv"]
     config = json.loads((run_dir / "config.json").read_text())
     assert config["pretrained"] is False and config["seed"] == 0 and config["lr"] == 1e-3
     assert config["select_by"] == "balanced_accuracy"
+    # what the objects trained with: the recipe's loss weights, Adam + StepLR, the head's parameters alone
+    assert config["class_weights"] == [3, 3, 2, 5, 3, 1, 6] and config["label_smoothing"] == 0
+    schedule = (config["optimizer"], config["scheduler"], config["step_size"], config["gamma"])
+    assert schedule == ("Adam", "StepLR", 3, 0.5)
+    assert config["trainable_parameters"] == (576 * 1024 + 1024) + (1024 * 7 + 7)  # Linear 576->1024, 1024->7
     assert len(config["data_fingerprint"]) == 64 and config["torch"] == str(torch.__version__)
     assert config["precision"] == "fp32"  # on the CPU (see test_precision for the other devices)
     history = pd.read_csv(run_dir / "history.csv")
@@ -96,7 +104,7 @@ def test_a_rerun_of_a_finished_stage_loads_it_and_touches_no_file(two_runs, caps
     assert again.metrics == two_runs[0].metrics and again.confusion.equals(two_runs[0].confusion)
     pd.testing.assert_frame_equal(again.history, two_runs[0].history)
     pd.testing.assert_frame_equal(again.table, two_runs[0].table)
-    assert again.summary() == two_runs[0].summary()
+    assert stage_reading.summary(again) == stage_reading.summary(two_runs[0])
 
 
 def test_an_old_run_folder_loads_under_the_reports_rule(two_runs, tmp_path):
@@ -104,7 +112,8 @@ def test_an_old_run_folder_loads_under_the_reports_rule(two_runs, tmp_path):
     old = tmp_path / "small_frozen"
     shutil.copytree(two_runs[0].run_dir, old)
     config = read_json(old / "config.json")
-    del config["select_by"]
+    for key in ("select_by", "optimizer", "scheduler", "label_smoothing", "trainable_parameters"):
+        del config[key]
     write_json(old / "config.json", config)
     pd.read_csv(old / "history.csv")[["epoch", "train_loss", "val_accuracy", "lr", "seconds"]].to_csv(
         old / "history.csv", index=False)
@@ -114,7 +123,7 @@ def test_an_old_run_folder_loads_under_the_reports_rule(two_runs, tmp_path):
     loaded = small_run(tmp_path, select_by="accuracy")
     assert file_states(old) == before
     assert list(loaded.history.columns) == HISTORY_COLUMNS and loaded.history["val_balanced_accuracy"].isna().all()
-    assert "highest validation accuracy" in loaded.summary()
+    assert stage_reading.reading(loaded)["select_by"] == "accuracy"
     assert plot_history(loaded.history).axes[1].get_legend_handles_labels()[1][0] == "accuracy"
 
 
@@ -132,17 +141,17 @@ def crafted_result(runs_root, every_image_nv=True, pretrained=False, epochs=1):
     return StageResult(run_dir, config, None, None, metrics, confusion, None, train_images=35)
 
 
-def test_summary_reads_a_score_against_chance_and_always_nv(monkeypatch, tmp_path):
+def test_the_summary_reads_a_score_against_chance_and_always_nv(monkeypatch, tmp_path):
     monkeypatch.setattr(StageResult, "history", pd.DataFrame({"epoch": [1]}))
-    at_chance = crafted_result(tmp_path).summary()
-    assert "interval 0.143-0.143, chance 0.143" in at_chance and "always-nv 0.670" in at_chance
-    assert "AT CHANCE: this model is no better than guessing" in at_chance
-    assert "no ImageNet weights" in at_chance and "35 training images" in at_chance
-    assert "small_frozen trained 1 of the recipe's 15 epochs" in at_chance
-    assert "recipe's" not in crafted_result(tmp_path, epochs=15).summary()
-    perfect = crafted_result(tmp_path, every_image_nv=False, pretrained=True).summary()
-    assert "above chance: its whole interval lies above 1/7" in perfect and "CHANCE" not in perfect
-    assert all(len(line) <= 88 for line in at_chance.splitlines())
+    at_chance = stage_reading.reading(crafted_result(tmp_path))
+    assert at_chance["balanced_accuracy"] == at_chance["low"] == at_chance["high"] == pytest.approx(1 / 7)
+    assert at_chance["always_nv"] == pytest.approx(670 / 1000) and at_chance["reading"] == "at chance"
+    assert len(at_chance["causes"]) == 3  # no ImageNet weights, 35 training images, 1 of 15 epochs
+    assert len(stage_reading.reading(crafted_result(tmp_path, epochs=15))["causes"]) == 2
+    perfect = stage_reading.reading(crafted_result(tmp_path, every_image_nv=False, pretrained=True))
+    assert perfect["balanced_accuracy"] == 1.0 and perfect["reading"] == ABOVE_CHANCE and perfect["causes"] == []
+    text = stage_reading.summary(crafted_result(tmp_path))
+    assert all(len(line) <= 88 for line in text.splitlines())
 
 
 def test_a_pickled_object_is_refused(tmp_path):
@@ -181,7 +190,7 @@ def epochs_done(run_dir):
     return len(pd.read_csv(history)) if history.is_file() else 0
 
 
-def kill_after_first_epoch(command, run_dir, timeout=120):
+def kill_after_first_epoch(command, run_dir, timeout=900):
     """Start training, SIGKILL it once an epoch is checkpointed; return how many epochs it finished."""
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
@@ -199,7 +208,10 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     done = kill_after_first_epoch(train_command(resumed, epochs), resumed / "small_frozen")
     assert 1 <= done < epochs, "the run should have been killed part-way"
     assert not (resumed / "small_frozen" / "metrics.json").exists()
-    subprocess.run(train_command(resumed, epochs), cwd=ROOT, check=True, capture_output=True)
+    finished = subprocess.run(train_command(resumed, epochs), cwd=ROOT, check=True, capture_output=True, text=True)
+    # it says that it continues, from which file and after which epoch
+    said = [line for line in finished.stdout.splitlines() if str(resumed / "small_frozen" / "last.pt") in line]
+    assert len(said) == 1 and f" {done} of {epochs} " in said[0]
     a, b = straight / "small_frozen", resumed / "small_frozen"
     assert (a / "confusion_matrix.csv").read_bytes() == (b / "confusion_matrix.csv").read_bytes()
     assert json.loads((a / "metrics.json").read_text()) == json.loads((b / "metrics.json").read_text())

@@ -15,9 +15,9 @@ from skinkit.training.loop import (
     predict_labels,
     seed_everything,
     step_scheduler,
-    train_model,
 )
 from skinkit.training.models import build_model
+from skinkit.training.stage import train_model
 
 from .helpers import SAMPLE
 

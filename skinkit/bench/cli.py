@@ -10,7 +10,7 @@ import torch
 from ..data.dataset import SkinLesionDataset, check_data_root
 from ..data.loaders import default_num_workers
 from ..files import project_root
-from ..training.loop import pick_device, prepare_device
+from ..training.loop import device_named, speed_settings
 from ..training.precision import precision_for
 from .epochs import WORKER_COUNTS, measure_epochs
 from .pipeline import measure_pipeline
@@ -55,17 +55,17 @@ def run(args):
     """Run the benchmark and print the table (and the JSON line with --json); returns 0."""
     data_root = args.data or default_data_root()
     check_data_root(data_root, ("train",), "pass --data with a course-format dataset")
-    device = torch.device(args.device or pick_device())
-    freed_memory_kept = prepare_device(device)  # before any timing, as training does
+    device = device_named(args.device)
     sizes = bench_sizes(args.quick, device)
     torch.manual_seed(0)
     train_set = SkinLesionDataset(Path(data_root) / "train")
-    setup = measuring_setup(device, sizes, data_root, train_set, freed_memory_kept)
-    say(f"pipeline: report-style vs kit on {len(train_set)} training images")
-    pipeline = measure_pipeline(train_set, sizes, device)
-    training = measure_training(sizes, device)
-    say(f"epochs: small_frozen with num_workers {WORKER_COUNTS} and pure compute")
-    epochs = measure_epochs(train_set, sizes, device)
+    with speed_settings(device) as freed_memory_kept:  # for all timings, as inside train_model
+        setup = measuring_setup(device, sizes, data_root, train_set, freed_memory_kept)
+        say(f"pipeline: report-style vs kit on {len(train_set)} training images")
+        pipeline = measure_pipeline(train_set, sizes, device)
+        training = measure_training(sizes, device)
+        say(f"epochs: small_frozen with num_workers {WORKER_COUNTS} and pure compute")
+        epochs = measure_epochs(train_set, sizes, device)
     report = build_report(pipeline, training, epochs, {**setup, "load_average_after": load_average()})
     print(format_report(report), flush=True)
     if args.json:

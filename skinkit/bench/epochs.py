@@ -6,9 +6,10 @@ import torch
 
 from ..data.dataset import AugmentedDataset
 from ..data.loaders import default_num_workers, stage_loaders
-from ..training.loop import loss_and_optimizer, to_device, train_one_epoch
+from ..training.loop import to_device, train_one_epoch
 from ..training.models import build_model
 from ..training.recipes import RECIPES
+from ..training.stage import recipe_objects
 from .timing import alternate, best_seconds
 
 WORKER_COUNTS = (0, 1, 2)
@@ -28,7 +29,7 @@ def epoch_model(device):
     """The small_frozen model, loss and optimiser, ready to train on `device`."""
     recipe = RECIPES["small_frozen"]
     model = to_device(build_model(recipe.model, pretrained=False, freeze_base=True), device)
-    return (model, *loss_and_optimizer(recipe, model, device))
+    return (model, *recipe_objects(recipe, model, device)[:2])
 
 
 def measure_epochs(train_set, sizes, device):

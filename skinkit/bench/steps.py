@@ -4,10 +4,11 @@ import multiprocessing
 
 import torch
 
-from ..training.loop import batch_to_device, loss_and_optimizer, to_device, train_step
+from ..training.loop import batch_to_device, to_device, train_step
 from ..training.models import build_model
 from ..training.precision import Precision, precision_for
 from ..training.recipes import RECIPES
+from ..training.stage import recipe_objects
 from .timing import alternate, best_rate, say, synchronize
 
 # Benchmark name of each training stage -> the recipe giving its model, freezing and loss weights.
@@ -26,7 +27,7 @@ def train_step_runner(model, images, labels, recipe, device, kit, steps=1):
         images, labels = batch_to_device(images, labels, device)
     else:
         images, labels = images.to(device), labels.to(device)
-    criterion, optimizer = loss_and_optimizer(recipe, model, device)
+    criterion, optimizer, _ = recipe_objects(recipe, model, device)
     model.train()
 
     def train_steps():
@@ -69,7 +70,7 @@ class PlainStepProcess:
     """The plain NCHW fp32 training step, run in a fresh process: the baseline of train_speedup.
 
     A fresh (spawned) process has glibc's default malloc, as a notebook without skinkit does;
-    in this process `keep_freed_memory` already changed it for the kit's side. The pipe's round
+    in this process `speed_settings` changed it for the kit's side while the bench runs. The pipe's round
     trip is timed with the baseline's steps: well under a millisecond against 0.1-4 s of work.
     """
 

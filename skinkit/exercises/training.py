@@ -20,17 +20,9 @@ from ..data.loaders import stage_loaders
 from ..files import read_json
 from ..metrics import summary_metrics
 from ..reporting.narrative import paragraph
-from ..training.loop import (
-    batch_to_device,
-    kept_epoch,
-    loss_and_optimizer,
-    pick_device,
-    predict_labels,
-    seed_everything,
-    to_device,
-)
+from ..training.loop import batch_to_device, kept_epoch, pick_device, predict_labels, seed_everything, to_device
 from ..training.recipes import SELECTION_RULES
-from ..training.stage import load_finished, require_stage, run_stage, stage_model
+from ..training.stage import build_stage, load_finished, recipe_objects, require_stage, run_stage
 
 
 def finished_stage(runs_root, stage):
@@ -105,7 +97,7 @@ def probe_one_rate(start, recipe, rate, train_loader, val_loader, steps, device)
     The validation score is left out when `val_loader` is None.
     """
     model = to_device(copy.deepcopy(start), device).train()
-    criterion, optimizer = loss_and_optimizer(dataclasses.replace(recipe, lr=rate), model, device)
+    criterion, optimizer, _ = recipe_objects(dataclasses.replace(recipe, lr=rate), model, device)
     losses = []
     for images, labels in itertools.islice(itertools.cycle(train_loader), steps):
         images, labels = batch_to_device(images, labels, device)
@@ -132,13 +124,14 @@ def learning_rate_probe(settings, rates, steps=3, batch_size=None, validate=Fals
     recipe = dataclasses.replace(settings.recipe, train_batch_size=batch_size or settings.recipe.train_batch_size)
     course = read_json(require_stage(settings.runs_root, recipe.stage) / "config.json")
     seed_everything(settings.seed)
-    start = stage_model(recipe, settings.runs_root, course["pretrained"]).cpu()
+    start = build_stage(recipe, settings.runs_root, torch.device("cpu"), course["pretrained"])[0]
     train_set, val_set = (SkinLesionDataset(Path(settings.data_root) / split) for split in ("train", "val"))
     rows = {}
     for rate in rates:
         seed_everything(settings.seed)  # the same batches, augmentations and dropout for every rate
         loaders = stage_loaders(train_set, val_set, recipe.model, settings.image_size, device, recipe.train_batch_size,
-                                recipe.val_batch_size, recipe.oversampling, torch.Generator().manual_seed(settings.seed))
+                                recipe.val_batch_size, recipe.oversampling,
+                                torch.Generator().manual_seed(settings.seed))
         train_loader, val_loader = loaders
         rows[rate] = probe_one_rate(start, recipe, rate, train_loader, val_loader if validate else None, steps, device)
     frame = pd.DataFrame.from_dict(rows, orient="index")

@@ -5,17 +5,19 @@ of each class (p_akiec ... p_vasc). Notebooks 06-08 read these files instead of 
 on the same images again.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from ..classes import CLASS_CODES, LABEL_BY_CODE
 from ..errors import KitError
-from ..files import write_csv
+from ..training.saved_predictions import (  # the writer sits below reporting: training writes predictions_val.csv
+    PREDICTION_COLUMNS,
+    PROBABILITY_COLUMNS,
+)
+from ..training.saved_predictions import predictions_path as predictions_path
+from ..training.saved_predictions import predictions_table as predictions_table
+from ..training.saved_predictions import write_predictions as write_predictions
 
-PROBABILITY_COLUMNS = [f"p_{code}" for code in CLASS_CODES]
-PREDICTION_COLUMNS = ["file", "true", "predicted", *PROBABILITY_COLUMNS]
 # Probabilities are written with 8 significant digits; a row may sum to 1 within this.
 SUM_TOLERANCE = 1e-4
 
@@ -24,24 +26,6 @@ class PredictionsError(KitError, ValueError):
     """A saved predictions file that cannot be used."""
 
     title = "Unreadable predictions"
-
-
-def predictions_path(run_dir, split):
-    """Where a run folder keeps its predictions on `split` ("val" or "test")."""
-    return Path(run_dir) / f"predictions_{split}.csv"
-
-
-def predictions_table(files, y_true, probabilities):
-    """The predictions table of images `files` with labels `y_true` and softmax `probabilities` (N, 7)."""
-    codes, probabilities = np.array(CLASS_CODES), np.asarray(probabilities)
-    table = pd.DataFrame({"file": list(files), "true": codes[np.asarray(y_true)],
-                          "predicted": codes[probabilities.argmax(axis=1)]})
-    return pd.concat([table, pd.DataFrame(probabilities, columns=PROBABILITY_COLUMNS)], axis=1)
-
-
-def write_predictions(path, files, y_true, probabilities):
-    """Write a predictions CSV atomically."""
-    write_csv(path, predictions_table(files, y_true, probabilities), index=False, float_format="%.8g")
 
 
 def table_problem(table):

@@ -1,5 +1,6 @@
-"""Seeding, device choice and the shared `train_model` loop."""
+"""Seeding, device choice and the shared training loop (`fit`; `stage.train_model` adds the run folder)."""
 
+import contextlib
 import os
 import random
 import time
@@ -9,9 +10,10 @@ from datetime import datetime
 import numpy as np
 import torch
 
+from ..errors import KitError
 from ..metrics import summary_metrics
 from ..progress import progress_bar, write_line
-from .allocator import keep_freed_memory
+from .allocator import freed_memory_kept
 from .precision import allow_tf32, precision_for
 
 
@@ -32,6 +34,28 @@ def pick_device():
     return torch.device("cpu")
 
 
+class DeviceError(KitError, ValueError):
+    """A device was asked for that this machine does not have."""
+
+    title = "Device not available"
+
+
+def device_named(name):
+    """The torch.device called `name` (None: the best available), checked to exist on this machine."""
+    if name is None:
+        return pick_device()
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DeviceError(f"{name!r} is not a device name; use cuda, mps or cpu (or leave the device out "
+                          "for the best available)") from None
+    present = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not present.get(device.type, False):
+        raise DeviceError(f"this machine has no {device.type} device; use {pick_device().type} (or leave the "
+                          "device out for the best available)")
+    return device
+
+
 def memory_format(device):
     """channels_last (faster for these convnets) on CPUs and CUDA GPUs; the default layout on MPS.
 
@@ -46,14 +70,16 @@ def to_device(model, device):
     return model.to(device=device, memory_format=memory_format(device))
 
 
-def prepare_device(device):
-    """Process-wide speed settings for `device`: TF32 on CUDA; on the CPU, freed memory is reused.
+@contextlib.contextmanager
+def speed_settings(device):
+    """Speed settings while training on `device`: TF32 on CUDA; on the CPU, freed memory kept for reuse.
 
-    Returns True when the CPU allocator setting (see `allocator`) is in effect.
+    Yields True when the CPU allocator setting (see `allocator`) is in effect; it ends with the block.
     """
     if device.type == "cuda":
         allow_tf32()
-    return device.type == "cpu" and keep_freed_memory()
+    with freed_memory_kept(device.type == "cpu") as kept:
+        yield kept
 
 
 def batch_to_device(images, labels, device):
@@ -102,13 +128,6 @@ def cpu_state(model):
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def loss_and_optimizer(recipe, model, device):
-    """The recipe's class-weighted cross-entropy and Adam over the model's trainable parameters."""
-    criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor(recipe.class_weights, device=device))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=recipe.lr)
-    return criterion, optimizer
-
-
 def train_step(model, images, labels, criterion, optimizer, precision):
     """One optimisation step on one batch (forward in `precision`, backward, update); returns the loss tensor."""
     with precision.autocast():
@@ -121,31 +140,31 @@ def train_step(model, images, labels, criterion, optimizer, precision):
 def train_one_epoch(model, loader, criterion, optimizer, device, description="train", progress=True,
                     precision=None):
     """One pass over `loader`; returns the mean training loss per sample (`precision`: see train_model)."""
-    prepare_device(device)
     precision = precision or precision_for(device)
     model.train()
     total_loss, seen = 0.0, 0
-    for images, labels in progress_bar(loader, desc=description, leave=False, disable=not progress):
-        images, labels = batch_to_device(images, labels, device)
-        loss = train_step(model, images, labels, criterion, optimizer, precision)
-        total_loss += loss.item() * len(labels)
-        seen += len(labels)
+    with speed_settings(device):
+        for images, labels in progress_bar(loader, desc=description, leave=False, disable=not progress):
+            images, labels = batch_to_device(images, labels, device)
+            loss = train_step(model, images, labels, criterion, optimizer, precision)
+            total_loss += loss.item() * len(labels)
+            seen += len(labels)
     return total_loss / seen
 
 
 @torch.inference_mode()
 def predict_probabilities(model, loader, device, precision=None):
     """(true labels, softmax probabilities (N, 7)) as NumPy arrays over a whole loader."""
-    prepare_device(device)
     precision = precision or precision_for(device)
     model.eval()
     true, probabilities = [], []
-    for images, labels in loader:
-        images, _ = batch_to_device(images, labels, device)
-        with precision.autocast():
-            logits = model(images)
-        probabilities.append(logits.float().softmax(dim=1).cpu())
-        true.append(labels)
+    with speed_settings(device):
+        for images, labels in loader:
+            images, _ = batch_to_device(images, labels, device)
+            with precision.autocast():
+                logits = model(images)
+            probabilities.append(logits.float().softmax(dim=1).cpu())
+            true.append(labels)
     return torch.cat(true).numpy(), torch.cat(probabilities).numpy()
 
 
@@ -174,9 +193,9 @@ def step_scheduler(scheduler, val_accuracy):
         scheduler.step()
 
 
-def train_model(model, train_loader, validation_loader, criterion, optimizer, scheduler=None,
-                n_epochs=10, device=None, result=None, on_epoch_end=None, keep_models=True,
-                select_by="balanced_accuracy", name="train", precision=None):
+def fit(model, train_loader, validation_loader, criterion, optimizer, scheduler=None, n_epochs=10, device=None,
+        result=None, on_epoch_end=None, keep_models=True, select_by="balanced_accuracy", name="train",
+        precision=None):
     """Train for `n_epochs`, validating each epoch; returns a TrainingResult with the kept model loaded.
 
     The kept epoch has the highest validation `select_by` score ("balanced_accuracy" or
@@ -189,24 +208,26 @@ def train_model(model, train_loader, validation_loader, criterion, optimizer, sc
     device = device or pick_device()
     precision = precision or precision_for(device)
     model = to_device(model, device)
+    if isinstance(criterion, torch.nn.Module):
+        criterion.to(device)  # a class-weight tensor built on the CPU follows the model
     result = result or TrainingResult(start_time=datetime.now())
     done = len(result.loss_list)
-    epochs = progress_bar(range(done, n_epochs), desc=f"{name} epochs", initial=done, total=n_epochs)
-    for epoch in epochs:
-        started = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
-        loss = train_one_epoch(model, train_loader, criterion, optimizer, device, f"epoch {epoch + 1}",
-                               precision=precision)
-        scores = validation_scores(model, validation_loader, device, precision)
-        step_scheduler(scheduler, scores["accuracy"])
-        result.record(loss, scores, lr, time.perf_counter() - started)
-        if result.kept_epoch(select_by) == epoch:
-            result.best_epoch, result.best_state = epoch, cpu_state(model)
-        if keep_models:
-            result.models_list.append(cpu_state(model))
-        write_line(epoch_line(name, epoch + 1, n_epochs, loss, scores, lr, result.seconds_list[-1]))
-        if on_epoch_end:
-            on_epoch_end(result)
+    with speed_settings(device):
+        for epoch in progress_bar(range(done, n_epochs), desc=f"{name} epochs", initial=done, total=n_epochs):
+            started = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            loss = train_one_epoch(model, train_loader, criterion, optimizer, device, f"epoch {epoch + 1}",
+                                   precision=precision)
+            scores = validation_scores(model, validation_loader, device, precision)
+            step_scheduler(scheduler, scores["accuracy"])
+            result.record(loss, scores, lr, time.perf_counter() - started)
+            if result.kept_epoch(select_by) == epoch:
+                result.best_epoch, result.best_state = epoch, cpu_state(model)
+            if keep_models:
+                result.models_list.append(cpu_state(model))
+            write_line(epoch_line(name, epoch + 1, n_epochs, loss, scores, lr, result.seconds_list[-1]))
+            if on_epoch_end:
+                on_epoch_end(result)
     result.end_time = datetime.now()
     model.load_state_dict(result.best_state)
     result.model = model

@@ -98,8 +98,20 @@ def load_imagenet_state(name, required):
                 + " ".join(line.strip() for line in weights_advice(name))
                 + " Or pass pretrained='auto' (falls back to random init) or "
                   "pretrained=False to train from scratch on purpose.") from error
-        warnings.warn(offline_warning(name, error), PretrainedWeightsWarning, stacklevel=3)
+        with plain_weight_warnings():
+            warnings.warn(offline_warning(name, error), PretrainedWeightsWarning, stacklevel=3)
         return None
+
+
+def imagenet_state(name, pretrained="auto"):
+    """The ImageNet state dict of MobileNetV3 `name`, or None: offline under "auto" (with a loud warning), or False.
+
+    pretrained: "auto" uses the weights when cached or downloadable; True requires them; False skips them.
+    """
+    if pretrained not in ("auto", True, False):
+        raise ValueError(f"pretrained must be 'auto', True or False, not {pretrained!r}")
+    architecture(name)
+    return None if pretrained is False else load_imagenet_state(name, required=pretrained is True)
 
 
 def plain_format_for_weight_warnings(previous):
@@ -109,15 +121,23 @@ def plain_format_for_weight_warnings(previous):
             return f"{message}\n"
         return previous(message, category, filename, lineno, line)
 
-    formatwarning.skinkit_plain = True
     return formatwarning
 
 
-# JupyterLab shows a warning with its file path and source line in a pink block that reads like a
-# traceback; this one is meant for students, so it prints as its message alone (still a warning,
-# so `filterwarnings` can silence it or turn it into an error).
-if not getattr(warnings.formatwarning, "skinkit_plain", False):
-    warnings.formatwarning = plain_format_for_weight_warnings(warnings.formatwarning)
+@contextlib.contextmanager
+def plain_weight_warnings():
+    """While the kit emits its offline warning, print it as its message alone; restore the format after.
+
+    JupyterLab shows a warning with its file path and source line in a pink block that reads like
+    a traceback; this one is meant for students. It stays a warning (`filterwarnings` can silence
+    it or turn it into an error), and no other warning of the process changes its format.
+    """
+    previous = warnings.formatwarning
+    warnings.formatwarning = plain_format_for_weight_warnings(previous)
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 def classifier_head(arch, num_classes=NUM_CLASSES):
@@ -125,7 +145,7 @@ def classifier_head(arch, num_classes=NUM_CLASSES):
     return nn.Sequential(
         nn.Linear(arch.features, arch.hidden),
         nn.Hardswish(),
-        nn.Dropout(p=arch.dropout, inplace=True),
+        nn.Dropout(arch.dropout),
         nn.Linear(arch.hidden, num_classes),
     )
 
@@ -136,11 +156,9 @@ def build_model(name, pretrained="auto", freeze_base=True, num_classes=NUM_CLASS
     pretrained: "auto" uses the weights when cached or downloadable and warns loudly otherwise;
     True requires them; False trains from scratch.
     """
-    if pretrained not in ("auto", True, False):
-        raise ValueError(f"pretrained must be 'auto', True or False, not {pretrained!r}")
+    state = imagenet_state(name, pretrained)
     arch = architecture(name)
     model = arch.builder()
-    state = None if pretrained is False else load_imagenet_state(name, required=pretrained is True)
     if state is not None:
         model.load_state_dict(state)
     model.classifier = classifier_head(arch, num_classes)
