@@ -1,4 +1,6 @@
-"""Run every notebook and worked solution in JupyterLab in a real Chromium, as a student would, and check what the screen shows.
+"""Run every notebook and worked solution in JupyterLab in a real Chromium, as a student would.
+
+It checks what the screen shows.
 
     python scripts/browser_check.py      # make browser-check
 
@@ -145,7 +147,8 @@ def describe(item):
         what = "table" if kind == "wide-table" else "output"
         return f"{what} {item['width']} px wide in a {item['room']} px panel (cut off): {shorten(item['text'])!r}"
     if kind == "long-line":
-        return f"printed line of {item['chars']} characters wraps mid-word (room for {item['room']}): {shorten(item['text'])!r}"
+        return (f"printed line of {item['chars']} characters wraps mid-word (room for {item['room']}): "
+                f"{shorten(item['text'])!r}")
     raise ValueError(f"unknown measurement kind {kind!r}")
 
 
@@ -262,7 +265,8 @@ def start_lab(jupyter, out, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise BrowserCheckError(f"JupyterLab stopped at start (exit {process.returncode}); see {out / 'jupyterlab.log'}")
+            raise BrowserCheckError(
+                f"JupyterLab stopped at start (exit {process.returncode}); see {out / 'jupyterlab.log'}")
         try:
             api(lab, "GET", "status")
             return lab

@@ -45,7 +45,8 @@ def test_summary_merges_repeats_and_phases_and_groups_by_notebook():
         check.Failure("02_large_training.ipynb", "reopened", "cell 2 [2]", "long line"),
         check.Failure("02_large_training.ipynb", "reopened", "cell 8 [5]", widget),
         check.Failure("02_large_training.ipynb", "reopened", "cell 8 [5]", widget),
-        check.Failure("02_large_training.ipynb", "reopened", "", "browser console error: Error: widget model not found"),
+        check.Failure("02_large_training.ipynb", "reopened", "",
+                      "browser console error: Error: widget model not found"),
     ]
     assert check.summary(failures) == [
         "02_large_training.ipynb cell 2 [2] (after Run All, reopened): long line",

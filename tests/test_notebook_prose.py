@@ -73,7 +73,8 @@ def course_facts():
     oversampled = sum(n * w for n, w in zip(COURSE["train"], OVERSAMPLING_WEIGHTS))
     nv_share = f"{val['nv'] / sum(val.values()):.2f}"
     return [f"{number_word(sum(train.values()))} training images into {number_word(oversampled)}",
-            f"about {nv_share}", f"scores {nv_share} in accuracy", f"about {round(train['nv'] / train['vasc'], -1):.0f} to 1",
+            f"about {nv_share}", f"scores {nv_share} in accuracy",
+            f"about {round(train['nv'] / train['vasc'], -1):.0f} to 1",
             f"same {train['df']} images", f"course's {number_word(sum(test.values()))}"]
 
 

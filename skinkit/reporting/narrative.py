@@ -17,9 +17,6 @@ from .chance import read_against_chance
 from .conclusion import wrap_paragraphs
 from .intervals import CONFIDENCE
 
-# A model that gives one answer for at least this share of the images is said to do so.
-ONE_ANSWER_SHARE = 0.9
-
 
 def paragraph(*sentences):
     """Sentences joined into one paragraph wrapped to TEXT_WIDTH (None and empty ones left out)."""
