@@ -1,10 +1,6 @@
-"""Run-aware sentences for notebooks 02-06, written from the run folders' own numbers.
+"""The cautions notebooks 02-06 print where a run can mislead, read from the run folders' own files.
 
-Like notebook 6's conclusion (conclusion.py), nothing here is typed from one run: whether the
-models had ImageNet weights, whether a score is above chance, which stage is ahead and which
-epoch each selection rule keeps are read from config.json, metrics.json, history.csv and the
-confusion matrix of the run folder in use. A validation score gets a bootstrap interval over the
-validation images, and "ahead" means the two intervals do not overlap.
+A validation score gets a bootstrap interval over the validation images (`validation_scores`).
 """
 
 from pathlib import Path
