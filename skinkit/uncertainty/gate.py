@@ -8,8 +8,9 @@ distance that refuses a chosen share of the validation lesions.
 Before the distance is read, the input itself is checked: a frame whose gray levels barely vary
 (a blank photo, a lens cap) holds no lesion and is refused whatever its distance. A mid-gray blank
 frame sits near the average dermoscopy image in feature space, so the distance alone lets it pass.
-The check works on the uint8 crop the model is fed, in PyTorch, so that the exported graph
-(`deployment.contract.DeployableModel`) and the notebook use this one definition.
+The check works on uint8 gray images (in the exported graph, the crop the model is fed), in
+PyTorch, so that the graph (`deployment.contract.DeployableModel`) and notebook 08 share this one
+definition.
 """
 
 import numpy as np
