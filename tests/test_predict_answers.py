@@ -11,6 +11,7 @@ from PIL import Image
 
 from skinkit.data.augment import BatchAugment
 from skinkit.deployment import export
+from skinkit.deployment.contract import stage_classifier
 from skinkit.deployment.gate_nodes import gate_nodes
 from skinkit.deployment.runtime import OnnxClassifier
 from skinkit.training.stage import load_stage_model
@@ -82,6 +83,21 @@ def test_int8_leaves_the_gate_in_float(exported):
     stored = {(tuple(t.dims), t.data_type) for t in int8.graph.initializer}
     # the precision matrix stays a float matrix; quantized, it would be stored as 8-bit integers
     assert (side, onnx.TensorProto.FLOAT) in stored and (side, onnx.TensorProto.INT8) not in stored
+
+
+@pytest.mark.parametrize("file", ["model.onnx", "model.int8.onnx"])
+def test_blank_frames_of_any_gray_level_are_refused_by_pytorch_and_onnx(exported, file):
+    runs, folder = exported
+    size = OnnxClassifier(folder / file).image_size
+    levels = (0, 60, 128, 200, 255)
+    frames = np.stack([np.full((1, size, size), level, dtype=np.uint8) for level in levels])
+    lesion = export.validation_inputs(SAMPLE / "val", "small", size)[0][:3]
+    threshold = read_uncertainty(runs / STAGE / FILE)["ood_threshold"]
+    for classifier in (stage_classifier(runs, STAGE), OnnxClassifier(folder / file)):
+        ood = classifier.scores(np.concatenate([frames, lesion]))[1]
+        assert (ood[:len(levels)] > threshold).all() and np.isfinite(ood).all()
+        # real lesions keep their distance: the contrast rule does not touch them
+        assert (ood[len(levels):] < gate.BLANK_SCORE).all()
 
 
 def answers(*args):

@@ -6,12 +6,14 @@ import math
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from scipy.spatial.distance import mahalanobis as scipy_mahalanobis
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.covariance import LedoitWolf
 
 from skinkit.uncertainty import conformal, gate, nonlesions, temperature
 
+from .helpers import SAMPLE
 from .run_fixtures import simulated_probabilities
 
 
@@ -103,6 +105,21 @@ def test_the_gate_threshold_refuses_the_asked_share():
     scores = np.random.default_rng(1).gamma(2, size=1000)
     threshold = gate.gate_threshold(scores, 0.05)
     assert (scores > threshold).mean() == pytest.approx(0.05, abs=0.002)
+
+
+def test_a_frame_without_contrast_scores_above_any_distance_and_others_keep_theirs():
+    rng = np.random.default_rng(2)
+    blank = np.stack([np.full((1, 32, 32), level, dtype=np.uint8) for level in (0, 60, 128, 200, 255)])
+    faint = blank[:1] + rng.integers(0, 2, (1, 1, 32, 32), dtype=np.uint8)  # one gray level of sensor noise
+    lesion = np.array(Image.open(sorted((SAMPLE / "val").glob("*.png"))[0]))[None, None]
+    images = [blank, faint, rng.integers(0, 256, (2, 1, 32, 32), dtype=np.uint8)]
+    expected_std = np.concatenate([frames.reshape(len(frames), -1).std(axis=1) for frames in images])
+    assert np.allclose(gate.contrast(np.concatenate(images)), expected_std, atol=1e-4)
+    distances = rng.gamma(2, size=8) * 100
+    scores = gate.gate_score(distances, np.concatenate(images)).numpy()
+    assert (scores[:6] == gate.BLANK_SCORE).all() and np.isfinite(scores).all()
+    np.testing.assert_array_equal(scores[6:], distances[6:])
+    assert gate.gate_score([7.0], lesion).item() == 7.0  # a real lesion photo: its distance decides
 
 
 def test_non_lesion_photos_are_reproducible_and_of_every_kind():

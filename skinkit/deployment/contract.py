@@ -1,6 +1,7 @@
 """What an exported model takes and gives: uint8 gray S x S images in, 7 class probabilities out
 (temperature-scaled) and, with a gate, each image's `ood_score` (its squared Mahalanobis distance
-to the nearest training class mean, `uncertainty.gate`).
+to the nearest training class mean, or, for a frame without contrast, a score above any threshold:
+`uncertainty.gate.gate_score`).
 
 A camera app has 8-bit pixels, so the graph starts from them: it converts to float, spreads the
 gray channel over the three the weights expect and normalises as the ImageNet weights do (the
@@ -20,11 +21,14 @@ from torch import nn
 from ..classes import CLASS_CODES
 from ..data.transforms import weights_preprocessing
 from ..training.stage import load_stage_model
+from ..uncertainty.gate import MIN_CONTRAST, gate_score
 from ..uncertainty.stage import stage_uncertainty
 
 PREPROCESSING = ("input uint8 [N,1,S,S] gray, already resized and centre-cropped to S; inside: "
                  "/255, gray -> 3 channels, ImageNet mean/std; output softmax [N,7] of logits / temperature, "
-                 "and ood_score [N] (squared Mahalanobis distance of the pooled features to the nearest class mean)")
+                 "and ood_score [N] (squared Mahalanobis distance of the pooled features to the nearest class mean; "
+                 f"the largest float32 when the input's gray levels have a standard deviation below "
+                 f"{MIN_CONTRAST:g}: a blank frame)")
 
 
 def temperature_folded(model, temperature):
@@ -63,7 +67,9 @@ class DeployableModel(nn.Module):
         features = self.model.avgpool(self.model.features(images)).flatten(1)
         difference = features.unsqueeze(1) - self.means  # (N, 7, D)
         distances = ((difference @ self.precision) * difference).sum(dim=-1)
-        return self.model.classifier(features).softmax(dim=1), distances.amin(dim=1)
+        # blank frames are marked per class, before the minimum: onnxruntime's symbolic shape
+        # inference (int8 pre-processing) cannot follow a Where placed after ReduceMin
+        return self.model.classifier(features).softmax(dim=1), gate_score(distances, image).amin(dim=1)
 
 
 def input_size(model_name, image_size):
