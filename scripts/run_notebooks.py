@@ -33,6 +33,7 @@ from skinkit.training.models import build_model
 from skinkit.training.precision import precision_for
 from skinkit.training.recipes import IMAGE_SIZE, NOTEBOOK_OF_STAGE
 from skinkit.training.run_folders import read_history
+from skinkit.training.stage import recipe_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +123,7 @@ def time_batches(plan, image_shape, image_size, device):
     images = torch.randint(0, 256, (recipe.train_batch_size, 1, *image_shape), dtype=torch.uint8)
     labels = torch.arange(recipe.train_batch_size) % len(recipe.class_weights)
     model = loop.to_device(build_model(recipe.model, pretrained=False, freeze_base=recipe.freeze_base), device)
-    criterion, optimizer = loop.loss_and_optimizer(recipe, model, device)
+    criterion, optimizer, _ = recipe_objects(recipe, model, device)  # the recipe's, as train_model gets them
     precision = precision_for(device)
     train_augment = BatchAugment(recipe.model, image_size, train=True).to(device)
     val_augment = BatchAugment(recipe.model, image_size, train=False).to(device)
@@ -203,12 +204,12 @@ def batch_times(root, stages, smoke):
     first_image = data_root / "train" / list_labelled_images(data_root / "train")["file"].iat[0]
     image_shape = read_gray(first_image).shape[-2:]
     device = loop.pick_device()
-    loop.prepare_device(device)
     times = {}
-    for stage in stages:
-        plan = StagePlan(stage, None, 0, 1, 1, 1)
-        time_batches(plan, image_shape, SMOKE_IMAGE_SIZE if smoke else IMAGE_SIZE, device)
-        times[stage] = (plan.step_s, plan.eval_s)
+    with loop.speed_settings(device):  # as inside train_model
+        for stage in stages:
+            plan = StagePlan(stage, None, 0, 1, 1, 1)
+            time_batches(plan, image_shape, SMOKE_IMAGE_SIZE if smoke else IMAGE_SIZE, device)
+            times[stage] = (plan.step_s, plan.eval_s)
     return times
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from skinkit.classes import CLASS_CODES
 from skinkit.deployment.demo import build_site, server
 from skinkit.deployment.inputs import crop_to_input
-from skinkit.deployment.predict import classify_photo, prepared_photo
+from skinkit.deployment.predict import answer_photo, classify_photo, prepared_photo
 from skinkit.deployment.runtime import OnnxClassifier
 
 from .helpers import SAMPLE
@@ -73,6 +73,20 @@ def seen_pixels(page):
     return np.array(values).reshape(size, size)
 
 
+def assert_same_trust(page, thresholds, answer, in_browser):
+    """The page gives predict's gate verdict and prediction set, except where a score is near its cut."""
+    inside = json.loads(page.get_attribute("#result", "data-in-distribution"))
+    shown = json.loads(page.get_attribute("#result", "data-prediction-set"))
+    if abs(answer["ood_score"] - thresholds["ood_threshold"]) > TOLERANCE * thresholds["ood_threshold"]:
+        assert inside == answer["in_distribution"], answer["file"]
+    if inside and answer["in_distribution"]:
+        clear = [code for code, p in zip(CLASS_CODES, in_browser)
+                 if abs(1 - p - thresholds["conformal_threshold"]) > TOLERANCE]
+        assert [c for c in clear if c in shown] == [c for c in clear if c in answer["prediction_set"]], answer["file"]
+    elif inside is False:
+        assert shown == [], answer["file"]
+
+
 def test_the_page_classifies_photos_like_predict_onnx_with_no_request_leaving_its_origin(site, tmp_path):
     sync, executable = browser_or_skip()
     folder, origin = site
@@ -98,7 +112,7 @@ def test_the_page_classifies_photos_like_predict_onnx_with_no_request_leaving_it
                 assert in_browser.argmax() == computed.argmax(), photo.name
             fed = crop_to_input(prepared_photo(photo), expected.resize, expected.image_size)[0, 0].astype(int)
             assert np.abs(seen_pixels(page) - fed).max() <= 1, photo.name  # float rounding: one gray level
-            assert json.loads(page.get_attribute("#result", "data-prediction-set")) is None  # no conformal
-            assert json.loads(page.get_attribute("#result", "data-in-distribution")) is None  # no gate yet
+            answer = answer_photo(expected, photo)  # what predict --onnx answers
+            assert_same_trust(page, expected.thresholds, answer, in_browser)
         browser.close()
     assert errors == [] and outside == []

@@ -20,6 +20,7 @@ from skinkit.classes import CLASS_CODES, NUM_CLASSES
 from skinkit.data.augment import BatchAugment
 from skinkit.data.prepare import PRESETS, prepare
 from skinkit.data.transforms import weights_preprocessing
+from skinkit.deployment.quantize import TARGET_AGREEMENT
 from skinkit.reporting.comparison import mflops
 from skinkit.reporting.intervals import CONFIDENCE, RESAMPLES
 from skinkit.reporting.trust import AGE_BANDS
@@ -38,6 +39,8 @@ NOT_MEASUREMENTS = [
     r"MobileNetV3", r"HAM10000", r"\bF1\b",
     r"(?i:near|towards) [01]\b", r"weights? (?:is |at )?1\b", r"from 0\b",
     r"ISIC 20\d\d", r"⌈\(n\+1\)\(1−α\)⌉", r"1/\(n\+1\)", r"\b1 − ",  # names and conformal formulas
+    r"\b(?:8|16|32)-bit", r"section \d\b",  # number formats, the notebook's own sections
+    r"around 1e-6", r"near 0\.01",  # orders of magnitude to read a float difference by, not results
 ]
 
 
@@ -105,6 +108,11 @@ def trust_facts():
     return [", ".join(AGE_BANDS), f"{large.features} numbers for Large, {small.features} for Small"]
 
 
+def deployment_facts():
+    """Notebook 09's fixed settings: the int8 goal, the steps of 8 bits."""
+    return [f"at least {TARGET_AGREEMENT:.0%}".replace("%", " %"), f"{2 ** 8} steps"]
+
+
 def global_facts():
     """Facts any notebook may state: classes, chance, augmentation, intervals, and the above."""
     augment = inspect.signature(BatchAugment).parameters
@@ -112,7 +120,7 @@ def global_facts():
     return [*chance, f"digit 1–{NUM_CLASSES}", f"±{augment['degrees'].default:g}°",
             f"±{augment['brightness'].default:.0%}".replace("%", " %"), f"{CONFIDENCE:.0%}".replace("%", " %"),
             f"{number_word(RESAMPLES)} times", f"{number_word(RESAMPLES)} random redraws",
-            *sample_facts(), *course_facts(), *model_facts(), *trust_facts()]
+            *sample_facts(), *course_facts(), *model_facts(), *trust_facts(), *deployment_facts()]
 
 
 def stage_facts(stage):

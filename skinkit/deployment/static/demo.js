@@ -141,11 +141,12 @@ function showSeen(pixels, size) {
   canvas.getContext("2d").putImageData(image, 0, 0);
 }
 
-// The prediction set (every class with 1 - p <= threshold) and the gate's verdict, where the export has them.
+// The prediction set (every class with 1 - p <= threshold) and the gate's verdict, where the export has them;
+// as in `predict`, a refused photo gets an empty set.
 function trust(facts, probabilities, oodScore) {
-  const set = facts.conformal_threshold === null ? null
-    : facts.classes.filter((_, i) => 1 - probabilities[i] <= facts.conformal_threshold);
   const inDistribution = facts.ood_threshold === null || oodScore === null ? null : oodScore <= facts.ood_threshold;
+  const set = facts.conformal_threshold === null ? null : inDistribution === false ? []
+    : facts.classes.filter((_, i) => 1 - probabilities[i] <= facts.conformal_threshold);
   return { set, inDistribution };
 }
 
