@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..reporting.chance import ABOVE_CHANCE, CHANCE_BALANCED_ACCURACY, chance_reading
 from ..reporting.conclusion import TEXT_WIDTH, latency_reading, short_name, wrap_paragraphs
+from ..reporting.intervals import with_interval
 
 VARIANTS = ("fp32", "int8")
 CAUTIONS = {  # in the order they are printed; each is a decision in `cautions_of`
@@ -33,12 +34,6 @@ def latency_cell(summary):
     return f"{summary['cpu_latency_ms']:.1f} [{summary['cpu_latency_q1_ms']:.1f}, {summary['cpu_latency_q3_ms']:.1f}]"
 
 
-def interval_cell(value, low, high, signed=False):
-    """'0.431 [0.392, 0.470]', or with signs for a change."""
-    form = "+.3f" if signed else ".3f"
-    return f"{value:{form}} [{low:{form}}, {high:{form}}]"
-
-
 def variant_column(record, variant):
     """One column of the table: one model in fp32 or int8."""
     check, int8, score = record["int8_vs_fp32"], variant == "int8", record["int8_vs_fp32"][variant]
@@ -49,8 +44,8 @@ def variant_column(record, variant):
         "onnxruntime ms, median [q1, q3]": latency_cell(record["latency_ms"][f"onnxruntime_{variant}"]),
         "PyTorch ms, median [q1, q3]": "-" if int8 else latency_cell(record["latency_ms"]["pytorch_eager"]),
         "same class as fp32": f"{check['same_class_share']:.1%}" if int8 else "(reference)",
-        f"balanced accuracy [{level}]": interval_cell(score["balanced_accuracy"], score["low"], score["high"]),
-        f"change vs fp32 [{level}]": interval_cell(check["balanced_accuracy_change"], check["change_low"],
+        f"balanced accuracy [{level}]": with_interval(score["balanced_accuracy"], score["low"], score["high"]),
+        f"change vs fp32 [{level}]": with_interval(check["balanced_accuracy_change"], check["change_low"],
                                                    check["change_high"], signed=True) if int8 else "-",
         "ImageNet weights": "yes" if record["pretrained"] else "NO (random init)",
     }
@@ -101,7 +96,7 @@ def export_summary(record):
         f"difference {onnx_check['max_probability_difference']:.1e}, {same}",
         f"  int8 vs fp32: same class for {check['same_class_share']:.1%}; balanced accuracy "
         f"{check['fp32']['balanced_accuracy']:.3f} -> {check['int8']['balanced_accuracy']:.3f}, change "
-        + interval_cell(check["balanced_accuracy_change"], check["change_low"], check["change_high"], signed=True),
+        + with_interval(check["balanced_accuracy_change"], check["change_low"], check["change_high"], signed=True),
         f"  ms per image on {record['latency_threads']} CPU thread(s), median [q1, q3]: PyTorch "
         f"{latency['pytorch_eager']}, onnxruntime fp32 {latency['onnxruntime_fp32']}, "
         f"int8 {latency['onnxruntime_int8']}",

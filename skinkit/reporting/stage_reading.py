@@ -10,7 +10,7 @@ from .chance import (
     likely_causes,
     read_against_chance,
 )
-from .intervals import CONFIDENCE
+from .intervals import CONFIDENCE, with_interval
 from .plots import figure_label
 
 NO_IMAGENET = ('CAUTION: no ImageNet weights ("pretrained": false): this model started from random\n'
@@ -45,8 +45,8 @@ def summary(result):
     read = reading(result)
     lines = [f"{read['stage']}: kept epoch {read['kept_epoch']} of {read['epochs']} "
              f"(highest validation {read['select_by'].replace('_', ' ')})",
-             f"  validation balanced accuracy {read['balanced_accuracy']:.3f} ({CONFIDENCE:.0%} interval "
-             f"{read['low']:.3f}-{read['high']:.3f}, chance {CHANCE_BALANCED_ACCURACY:.3f})",
+             f"  validation balanced accuracy {with_interval(read['balanced_accuracy'], read['low'], read['high'])} "
+             f"({CONFIDENCE:.0%} interval; chance {CHANCE_BALANCED_ACCURACY:.3f})",
              f"  validation accuracy {read['accuracy']:.3f} (always-nv {read['always_nv']:.3f})",
              *([] if read["pretrained"] else [f"  {NO_IMAGENET}"])]
     if read["reading"] == ABOVE_CHANCE:
