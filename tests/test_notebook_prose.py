@@ -35,12 +35,12 @@ COURSE = PRESETS["course"]
 # citations, names, the correlation scale, the all-weights-1 exercise, PyTorch counting from 0.
 LINE_NUMBERING = r"(?m)^\s*(?:#+ (?:Solutions · )?\d\d ·|(?:#+ |\*\*)?\d\. )"
 NOT_MEASUREMENTS = [
+    r"around\s+1e-6", r"near\s+0\.01",  # orders of magnitude to read a float difference by, not results
     r"[Nn]otebooks? \d\d(?:(?:–| and )\d\d)?", r"[Ee]xercises? \d(?: and \d)?", r"et al\. \(?\d{4}",
     r"MobileNetV3", r"HAM10000", r"\bF1\b",
     r"(?i:near|towards) [01]\b", r"weights? (?:is |at )?1\b", r"from 0\b",
     r"ISIC 20\d\d", r"⌈\(n\+1\)\(1−α\)⌉", r"1/\(n\+1\)", r"\b1 − ",  # names and conformal formulas
     r"\b(?:8|16|32)-bit", r"section \d\b",  # number formats, the notebook's own sections
-    r"around 1e-6", r"near 0\.01",  # orders of magnitude to read a float difference by, not results
 ]
 
 

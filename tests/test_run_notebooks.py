@@ -34,17 +34,17 @@ def test_a_full_run_on_the_sample_says_so_and_how_to_get_the_course(tmp_path, mo
     assert notice(tmp_path) is None
 
 
-def write_notebook(path, source):
-    """A one-cell python3 notebook at `path`."""
-    notebook = new_notebook(cells=[new_code_cell(source)])
+def write_notebook(path, *sources):
+    """A python3 notebook at `path`, one cell per source."""
+    notebook = new_notebook(cells=[new_code_cell(source) for source in sources])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
     return path
 
 
 def test_a_dead_kernel_ends_the_run_with_one_line_naming_the_notebook_and_its_copy(tmp_path, capfd):
-    dying = write_notebook(tmp_path / "01_dies.ipynb", 'import os\nprint("before", flush=True)\n'
-                                                       'os.kill(os.getpid(), 9)')
+    # The print is a cell of its own: its output is recorded before the next cell kills the kernel.
+    dying = write_notebook(tmp_path / "01_dies.ipynb", 'print("before")', 'import os\nos.kill(os.getpid(), 9)')
     never = write_notebook(tmp_path / "02_never.ipynb", 'print("after")')
     out = tmp_path / "out"
     assert load_script("run_notebooks").run_all([dying, never], out, timeout=120) == 1
