@@ -25,7 +25,7 @@ from ..reporting.comparison import FINAL_STAGES
 from ..uncertainty.stage import stage_uncertainty
 from . import checks
 from .contract import TorchClassifier, deployable_stage, input_size
-from .inputs import INPUT_NAME, OOD_NAME, OUTPUT_NAME, crop_to_input
+from .inputs import INPUT_NAME, OUTPUT_NAME, OUTPUT_NAMES, crop_to_input
 from .quantize import CANDIDATES, quantize_checked
 from .quiet import quietly
 from .runtime import OnnxClassifier
@@ -42,7 +42,7 @@ def export_onnx(deployable, image_size, path, props):
     with quietly():
         program = torch.onnx.export(deployable, (example,), dynamo=True, opset_version=OPSET, verbose=False,
                                     input_names=[INPUT_NAME],
-                                    output_names=[OUTPUT_NAME, OOD_NAME] if deployable.gated else [OUTPUT_NAME],
+                                    output_names=list(OUTPUT_NAMES) if deployable.gated else [OUTPUT_NAME],
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
     program.model.metadata_props.update(props)
     with atomic_path(path) as tmp:

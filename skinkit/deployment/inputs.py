@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import KitError
 
 INPUT_NAME, OUTPUT_NAME, OOD_NAME = "image", "probabilities", "ood_score"
+OUTPUT_NAMES = (OUTPUT_NAME, OOD_NAME)  # every output of an exported (gated) model, the probabilities first
 
 
 class ModelFileError(KitError, ValueError):
