@@ -98,13 +98,19 @@ def test_a_target_is_called_missed_only_when_the_whole_interval_lies_below_it(lo
     assert bool(trust.missed_target("Small", low, high, 0.9)) == missed
 
 
+def paragraphs(text):
+    """The paragraphs of a printed text, each on one line."""
+    return [" ".join(paragraph.split()) for paragraph in text.split("\n\n")]
+
+
 def test_cautions_name_random_weights_and_a_model_at_chance(runs):
     stages = trust.final_predictions(runs, SAMPLE)
-    lines = trust.cautions(stages).splitlines()
+    lines = paragraphs(trust.cautions(stages))
     assert sum("random weights" in line for line in lines) == 2  # both simulated stages: pretrained false
     small = stages["MobileNetV3-Small"]
     small.p_test = np.tile(np.eye(7)[CLASS_CODES.index("nv")], (len(small.y_test), 1))  # always nv
-    assert any(line.startswith("MobileNetV3-Small is at chance") for line in trust.cautions(stages).splitlines())
+    assert any(line.startswith("MobileNetV3-Small is at chance") for line in paragraphs(trust.cautions(stages)))
+    assert max(map(len, trust.cautions(stages).splitlines())) <= 88  # wrapped to a notebook panel
 
 
 def test_save_trust_writes_null_for_nan_and_the_subgroup_table(tmp_path):

@@ -16,6 +16,7 @@ from scipy.stats import binomtest
 from ..files import read_json, write_csv, write_json
 from .chance import ABOVE_CHANCE, read_against_chance
 from .comparison import FINAL_STAGES
+from .conclusion import wrap_paragraphs
 from .intervals import CONFIDENCE
 from .predictions import predicted_labels, probabilities, true_labels
 from .stage_predictions import stage_predictions
@@ -94,7 +95,7 @@ def separated_groups(subgroups):
 
 
 def cautions(stages, confidence=CONFIDENCE, seed=0):
-    """One line per model whose numbers can mislead: random initial weights, or not above chance on test."""
+    """A paragraph per model whose numbers can mislead: random initial weights, or not above chance on test."""
     lines = []
     for name, each in stages.items():
         if not each.pretrained:
@@ -105,7 +106,7 @@ def cautions(stages, confidence=CONFIDENCE, seed=0):
             lines.append(f"{name} is {reading} on test (balanced accuracy {score:.3f} [{low:.3f}, {high:.3f}]): "
                          f"its calibration, thresholds and sets below describe a model that has not learned "
                          f"the classes.")
-    return "\n".join(lines)
+    return wrap_paragraphs(*lines)
 
 
 def missed_target(name, low, high, target):
