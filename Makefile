@@ -38,7 +38,7 @@ data: $(INSTALLED)
 test: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n auto tests
 	runs=$$(mktemp -d) && SKINKIT_SMOKE=1 SKINKIT_RUNS=$$runs $(BIN)/python -m pytest \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/0*.ipynb $(wildcard notebooks/solutions/); \

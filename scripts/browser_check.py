@@ -7,10 +7,10 @@ It checks what the screen shows.
 Copies notebooks/0*.ipynb and notebooks/solutions/0*.ipynb into runs/browser/notebooks/ (the
 committed notebooks are never saved over), starts JupyterLab headless on 127.0.0.1 in smoke mode
 with a fresh run folder, and in Chromium (Playwright, window 1400 px wide with the file browser
-open) does Run All on each notebook in order (the course notebooks, then their solutions, which
-read the runs the course notebooks wrote), waits for the kernel, screenshots it and saves it.
-Then it shuts the kernels down, reopens each saved notebook in a fresh browser page and
-screenshots it again.
+open) opens each notebook in turn in one JupyterLab page, does Run All in order (the course
+notebooks, then their solutions, which read the runs the course notebooks wrote), waits for the
+kernel, screenshots it, saves it and closes it. Then it shuts the kernels down, loads JupyterLab
+in a fresh page, reopens each saved notebook there in turn and screenshots it again.
 
 All notebooks of a pass share one kernel (PyTorch is imported once, which keeps CI short);
 nbval in `make test` runs each notebook in a kernel of its own, so a notebook that leans on a
@@ -254,8 +254,11 @@ def start_lab(jupyter, out, timeout):
     if shutil.which(jupyter) is None:
         raise BrowserCheckError(f"jupyter not found at {jupyter!r}: run `make setup`, or pass --jupyter PATH")
     port, token = free_port(), secrets.token_hex(16)
+    # window.jupyterapp lets one page open the notebooks in turn: loading JupyterLab anew for each
+    # notebook took 8 s of the 2-core CI machine every time
     command = [jupyter, "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={out / 'notebooks'}"]
+               "--LabApp.expose_app_in_browser=True", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={out / 'notebooks'}"]
     if os.geteuid() == 0:
         command.append("--allow-root")
     with (out / "jupyterlab.log").open("w") as log:  # the server keeps its own copy of the handle
@@ -342,14 +345,27 @@ def collect_console_errors(page, messages):
     page.on("pageerror", lambda error: messages.append(f"uncaught {error}"))
 
 
-def open_notebook(browser, lab, name, messages):
-    """A fresh page with notebook `name` open and its kernel idle; console errors go to `messages`."""
+def open_lab(browser, lab, messages):
+    """A fresh page with JupyterLab loaded and no document open; console errors go to `messages`."""
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
     collect_console_errors(page, messages)
-    page.goto(f"{lab.url}/lab/tree/{name}?reset&token={lab.token}")
+    page.goto(f"{lab.url}/lab?reset&token={lab.token}")
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
+    page.evaluate("() => window.jupyterapp.restored")
+    return page
+
+
+def open_notebook(page, name):
+    """Open notebook `name` in JupyterLab on `page` and wait until its kernel is idle."""
+    page.evaluate("name => window.jupyterapp.commands.execute('docmanager:open', {path: name})", name)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     wait_until_idle(page, 120, name)
-    return page
+
+
+def close_documents(page):
+    """Close every open document without asking (the run pass has saved its notebook)."""
+    page.evaluate("() => [...window.jupyterapp.shell.widgets('main')].forEach(widget => widget.dispose())")
+    page.wait_for_selector(".jp-Notebook", state="detached", timeout=30_000)
 
 
 # True while a cell runs or waits its turn: its prompt shows [*].
@@ -418,32 +434,36 @@ def check_page(page, notebook, phase, out, messages):
 
 
 def run_pass(browser, lab, notebooks, out, timeout):
-    """Run All, check, screenshot and save each notebook in order; the failures found."""
-    failures = []
+    """In one JupyterLab page, Run All, check, screenshot and save each notebook in order; the failures found."""
+    failures, messages = [], []
+    page = open_lab(browser, lab, messages)
     for name in notebooks:
         started = time.monotonic()
         print(f"{name}: Run All ...", flush=True)
-        messages = []
-        page = open_notebook(browser, lab, name, messages)
+        open_notebook(page, name)
         run_all(page, timeout, name)
         failures += check_page(page, name, "after Run All", out, messages)
         save(page)
         failures += saved_failures(name, "after Run All", out / "notebooks" / name)
-        page.close()
+        close_documents(page)
+        messages.clear()  # each notebook answers for its own console errors
         print(f"  {time.monotonic() - started:.0f} s", flush=True)
+    page.close()
     return failures
 
 
 def reopen_pass(browser, lab, notebooks, out):
-    """Reopen each saved notebook in a fresh page and check it; the failures found."""
-    failures = []
+    """Reopen each saved notebook in a fresh JupyterLab page, one after another, and check it; the failures found."""
+    failures, messages = [], []
+    page = open_lab(browser, lab, messages)
     for name in notebooks:
         print(f"{name}: reopened", flush=True)
-        messages = []
-        page = open_notebook(browser, lab, name, messages)
+        open_notebook(page, name)
         page.wait_for_timeout(2000)  # give the widget outputs time to render (or fail to)
         failures += check_page(page, name, "reopened", out, messages)
-        page.close()
+        close_documents(page)
+        messages.clear()
+    page.close()
     return failures
 
 

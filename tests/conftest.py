@@ -59,3 +59,17 @@ def make_ham10000(root, lesions_per_class=None, lesion_sizes=DEFAULT_LESION_SIZE
 def fake_ham10000(tmp_path_factory):
     """A read-only fake source: 20 lesions (32 images) per class. Do not modify it in tests."""
     return make_ham10000(tmp_path_factory.mktemp("ham") / "HAM10000")
+
+
+@pytest.fixture(scope="session")
+def cli_export(tmp_path_factory):
+    """One export of a responsive random Small through `python -m skinkit export`, made once per session.
+
+    (runs root, export folder, exit status, stdout, stderr, warnings). Read it, never change it:
+    a module that writes into its run folder copies it first (`copied_export`).
+    """
+    from .test_deployment import STAGE, finished_run, run_cli
+
+    runs = finished_run(tmp_path_factory.mktemp("exported"))
+    return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
+

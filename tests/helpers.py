@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,12 @@ def fresh_python(code, *args):
                             timeout=300)
     assert result.returncode == 0, result.stderr
     return result
+
+
+def copied_export(cli_export, tmp_path_factory):
+    """(runs root, export folder) of a private copy of the session's export, which a module may change."""
+    runs, folder, status = cli_export[:3]
+    assert status == 0
+    copy = tmp_path_factory.mktemp("runs") / "runs"
+    shutil.copytree(runs, copy)
+    return copy, copy / folder.relative_to(runs)

@@ -20,8 +20,8 @@ from skinkit.deployment.inputs import crop_to_input
 from skinkit.deployment.predict import answer_photo, classify_photo, prepared_photo
 from skinkit.deployment.runtime import OnnxClassifier
 
-from .helpers import SAMPLE
-from .test_deployment import STAGE, finished_run, run_cli
+from .helpers import SAMPLE, copied_export
+from .test_deployment import STAGE
 
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 TOLERANCE = 0.02  # the issue's bound on a probability; the page's arithmetic is Pillow's and NumPy's
@@ -40,11 +40,9 @@ def browser_or_skip():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(cli_export, tmp_path_factory):
     """A demo site of a responsive random Small, exported through the command line, served on localhost."""
-    runs = finished_run(tmp_path_factory.mktemp("runs"))
-    status, *_ = run_cli("export", "--stage", STAGE, "--runs", runs)
-    assert status == 0
+    runs, _ = copied_export(cli_export, tmp_path_factory)
     folder = build_site(runs, STAGE)
     httpd = server(folder, host="127.0.0.1", port=0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -37,7 +37,7 @@ from skinkit.training.run_folders import save_checkpoint
 from skinkit.training.stage import load_stage_model
 from skinkit.uncertainty import temperature
 
-from .helpers import SAMPLE, main_in_fresh_python
+from .helpers import SAMPLE, copied_export, main_in_fresh_python
 
 STAGE, SIZE = "small_finetune", 64
 
@@ -78,10 +78,9 @@ def run_cli(*args):
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(cli_export, tmp_path_factory):
     """One export through the command line: (runs root, export folder, exit status, stdout, stderr, warnings)."""
-    runs = finished_run(tmp_path_factory.mktemp("runs"))
-    return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
+    return *copied_export(cli_export, tmp_path_factory), *cli_export[2:]
 
 
 def test_export_writes_three_files_and_prints_only_its_steps_and_summary(exported):

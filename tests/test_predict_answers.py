@@ -19,17 +19,14 @@ from skinkit.uncertainty import gate
 from skinkit.uncertainty.features import pooled_features, split_features
 from skinkit.uncertainty.stage import FILE, read_uncertainty
 
-from .helpers import SAMPLE
-from .test_deployment import STAGE, finished_run, run_cli
+from .helpers import SAMPLE, copied_export
+from .test_deployment import STAGE, run_cli
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(cli_export, tmp_path_factory):
     """(runs root, export folder) of one gated export through the command line."""
-    runs = finished_run(tmp_path_factory.mktemp("runs"))
-    status, *_ = run_cli("export", "--stage", STAGE, "--runs", runs)
-    assert status == 0
-    return runs, runs / "export" / STAGE
+    return copied_export(cli_export, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -204,8 +204,10 @@ def kill_after_first_epoch(command, run_dir, timeout=900):
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     epochs = 6
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    subprocess.run(train_command(straight, epochs), cwd=ROOT, check=True, capture_output=True)
+    # the uninterrupted run trains beside the one that is killed (two cores: half the wall time)
+    uninterrupted = subprocess.Popen(train_command(straight, epochs), cwd=ROOT, stdout=subprocess.DEVNULL)
     done = kill_after_first_epoch(train_command(resumed, epochs), resumed / "small_frozen")
+    assert uninterrupted.wait(timeout=900) == 0
     assert 1 <= done < epochs, "the run should have been killed part-way"
     assert not (resumed / "small_frozen" / "metrics.json").exists()
     finished = subprocess.run(train_command(resumed, epochs), cwd=ROOT, check=True, capture_output=True, text=True)
