@@ -3,16 +3,19 @@
 What the cells print (each epoch's line, each stage's summary, warnings) is shown as it happens.
 First it times one batch of each training stage's model and prints how long the training will
 take; as each stage finishes, the estimate for the stages left is corrected by what the finished
-ones took. A notebook whose kernel dies (killed, out of memory) ends the run with one line.
+ones took. A notebook whose kernel dies (killed, out of memory) ends the run with one line; so
+does Ctrl-C, which interrupts the running cell as JupyterLab's stop button does.
 
     python scripts/run_notebooks.py            # the full kit on the default data (make run)
     python scripts/run_notebooks.py --smoke    # CI-sized run; prints each notebook's wall time
 """
 
 import argparse
+import asyncio
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,13 +42,36 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class EchoingClient(NotebookClient):
-    """A NotebookClient that also prints the cells' stdout and stderr as they arrive."""
+    """A NotebookClient that also prints the cells' stdout and stderr as they arrive, and takes Ctrl-C
+    as JupyterLab's stop button does."""
+
+    ctrl_c_presses = 0
+
+    async def async_start_new_kernel_client(self):
+        """Connect to the kernel; from then on Ctrl-C interrupts the running cell (`on_ctrl_c`)."""
+        kernel_client = await super().async_start_new_kernel_client()
+        # replaces nbclient's handler, which shuts the kernel down mid-message (a traceback from each side)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.on_ctrl_c)
+        return kernel_client
+
+    def on_ctrl_c(self):
+        """The first Ctrl-C interrupts the cell (the kernel runs in a session of its own, so the terminal's
+        Ctrl-C does not reach it); a second one shuts the kernel down, as nbclient would."""
+        self.ctrl_c_presses += 1
+        if self.ctrl_c_presses == 1:
+            os.kill(self.km.provisioner.pid, signal.SIGINT)
+        else:
+            asyncio.ensure_future(self._async_cleanup_kernel())
 
     def output(self, outs, msg, display_id, cell_index):
         if msg["msg_type"] == "stream":
             stream = sys.stderr if msg["content"]["name"] == "stderr" else sys.stdout
             print(msg["content"]["text"], end="", file=stream, flush=True)
         return super().output(outs, msg, display_id, cell_index)
+
+
+class Stopped(Exception):
+    """Ctrl-C stopped the run (the kernel's cell was interrupted, or the kernel shut down on a second Ctrl-C)."""
 
 
 def execute(path, out_dir, timeout):
@@ -58,9 +84,15 @@ def execute(path, out_dir, timeout):
                            resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
+    except BaseException:  # the interrupted cell's error, or nbclient's own once the kernel is gone
+        if client.ctrl_c_presses:
+            raise Stopped from None
+        raise
     finally:
         out_dir.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, out_dir / path.name)
+    if client.ctrl_c_presses:  # the last cell ended before the interrupt reached it
+        raise Stopped
     return time.perf_counter() - started
 
 
@@ -264,6 +296,11 @@ def run_all(notebooks, out_dir, timeout, clock=None):
                   f"in {out_dir / path.name}; run `make run` again to continue where it stopped.",
                   file=sys.stderr, flush=True)
             return 1
+        except Stopped:
+            print(f"\n{path.name} stopped by Ctrl-C; what it ran is in {out_dir / path.name}; run `make run` "
+                  "again to continue where it stopped (training resumes after its last finished epoch).",
+                  file=sys.stderr, flush=True)
+            return 130
         total += seconds
         print(f"  {seconds:6.1f} s  -> {out_dir / path.name}", flush=True)
         line = clock and clock.notebook_finished(path.name)
@@ -290,8 +327,14 @@ def main(argv=None):
     elif sample_notice(ROOT):
         print(sample_notice(ROOT), flush=True)
     runs_root = default_runs_root(ROOT, args.smoke)  # where the notebooks write their run folders
-    clock = start_clock(ROOT, runs_root, args.smoke)
-    status = run_all(sorted((ROOT / "notebooks").glob("0*.ipynb")), runs_root / "notebooks", args.timeout, clock)
+    try:
+        clock = start_clock(ROOT, runs_root, args.smoke)
+        status = run_all(sorted((ROOT / "notebooks").glob("0*.ipynb")), runs_root / "notebooks", args.timeout,
+                         clock)
+    except KeyboardInterrupt:  # Ctrl-C between notebooks (one inside a notebook is handled there)
+        print("\nmake run: stopped by Ctrl-C; run `make run` again to continue where it stopped.",
+              file=sys.stderr, flush=True)
+        return 130
     if status == 0:
         print("confusion matrices:")
         for png in sorted(runs_root.glob("*/*confusion*.png")):

@@ -72,4 +72,3 @@ def cli_export(tmp_path_factory):
 
     runs = finished_run(tmp_path_factory.mktemp("exported"))
     return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
-

@@ -1,5 +1,10 @@
 """`make run`'s script: what cells print is shown as it happens, without the kernel's own log noise."""
 
+import signal
+import subprocess
+import sys
+import time
+
 import nbformat
 import pandas as pd
 import pytest
@@ -100,3 +105,27 @@ def test_one_batch_of_each_stage_left_is_timed_and_trained_stages_are_not(tmp_pa
     timed = {stage: plan.step_s > 0 and plan.eval_s > 0 for stage, plan in clock.plans.items()}
     assert timed == {"large_frozen": False, "large_finetune": False, "small_frozen": True, "small_finetune": False}
     assert clock.seconds_left() > 0 and "already trained" in capsys.readouterr().out
+
+
+def test_ctrl_c_interrupts_the_cell_and_ends_the_run_with_one_line(tmp_path):
+    started = tmp_path / "started"
+    slow = write_notebook(tmp_path / "01_slow.ipynb", 'print("before")',
+                          f'import time, pathlib\npathlib.Path({str(started)!r}).touch()\ntime.sleep(300)')
+    never = write_notebook(tmp_path / "02_never.ipynb", 'print("after")')
+    out, driver = tmp_path / "out", tmp_path / "driver.py"
+    driver.write_text("import sys\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[1])\nimport run_notebooks\n"
+                      "sys.exit(run_notebooks.run_all([Path(a) for a in sys.argv[3:]], Path(sys.argv[2]), 600))\n")
+    process = subprocess.Popen([sys.executable, driver, ROOT / "scripts", out, slow, never], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)  # what the terminal sends on Ctrl-C
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "Error" not in stderr
+    [line] = [line for line in stderr.splitlines() if line.strip()]
+    assert "01_slow.ipynb" in line and "Ctrl-C" in line and str(out / "01_slow.ipynb") in line
+    assert "after" not in stdout  # the run stopped there
+    outputs = nbformat.read(out / "01_slow.ipynb", as_version=4).cells[1].outputs
+    assert outputs and outputs[0].get("ename") == "KeyboardInterrupt"  # the cell itself was interrupted
