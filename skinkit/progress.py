@@ -65,12 +65,20 @@ class ProgressSettingError(KitError, ValueError):
 
 
 class LineWriter:
-    """A file for tqdm that turns each redraw of a bar into one printed line."""
+    """A file for tqdm that turns each redraw of one bar into one printed line."""
+
+    def __init__(self):
+        self.last_count = None
 
     def write(self, text):
-        """Print the bar's text as a line; skip the blank redraws that erase a bar."""
+        """Print the bar's text as a line; skip blank redraws, and a redraw at the count of the line before.
+
+        (A finished bar is drawn by its last step and again when it closes: the same count, a new rate.)
+        """
         text = text.strip("\r\n ")
-        if text:
+        count = text.split(" [")[0]  # description, percentage and done/total, before [elapsed<left, rate]
+        if text and count != self.last_count:
+            self.last_count = count
             print(text, file=sys.stdout, flush=True)
 
     def flush(self):

@@ -86,3 +86,11 @@ def test_grading_a_class_with_a_bad_progress_setting_stops_before_writing_anythi
     err = capsys.readouterr().err
     assert err.startswith("grade: SKINKIT_PROGRESS_LINES is 'often'") and len(err.splitlines()) == 1
     assert not (tmp_path / "class" / "verdicts.csv").exists()
+
+
+def test_a_finished_bar_prints_its_last_count_once(monkeypatch, capsys):
+    monkeypatch.setenv("SKINKIT_PROGRESS_LINES", "0")  # a line at every step
+    for _ in progress_bar(range(3), desc="epochs"):
+        time.sleep(0.01)
+    counts = [line.split(" [")[0].split()[-1] for line in capsys.readouterr().out.splitlines()]
+    assert counts.count("3/3") == 1 and "1/3" in counts and "2/3" in counts
