@@ -12,6 +12,7 @@ does Ctrl-C, which interrupts the running cell as JupyterLab's stop button does.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -50,8 +51,10 @@ class EchoingClient(NotebookClient):
     async def async_start_new_kernel_client(self):
         """Connect to the kernel; from then on Ctrl-C interrupts the running cell (`on_ctrl_c`)."""
         kernel_client = await super().async_start_new_kernel_client()
-        # replaces nbclient's handler, which shuts the kernel down mid-message (a traceback from each side)
-        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.on_ctrl_c)
+        # replaces nbclient's handler, which shuts the kernel down mid-message (a traceback from each side);
+        # like nbclient, it is left out where signals cannot be caught (Windows, a thread that is not main)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.on_ctrl_c)
         return kernel_client
 
     def on_ctrl_c(self):
