@@ -30,19 +30,41 @@ data: $(INSTALLED)
 		$(BIN)/python -m skinkit download --out data/ham10000 --no-next-step $(if $(MIRROR),--mirror $(MIRROR)) && \
 		$(BIN)/python -m skinkit prepare --ham10000 data/ham10000 --out data/course --preset course; fi
 
-## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time):
-## the course notebooks in order, then their worked solutions (when notebooks/solutions/ is there),
-## which read the run folders the course notebooks wrote. nbval compares the cells marked
-## NBVAL_CHECK_OUTPUT with notebooks/reference_outputs.json, after the sanitizer masks what
-## differs between machines.
+## make test: unit tests, then every notebook under nbval in smoke mode (fresh run folder each time),
+## each in a kernel of its own. A notebook starts once the notebooks whose run folders it reads have
+## passed (the order rules below), and the worked solutions (when notebooks/solutions/ is there) once
+## their course notebook has, so up to NBVAL_JOBS run side by side; make prints each one's output
+## whole. nbval compares the cells marked NBVAL_CHECK_OUTPUT with notebooks/reference_outputs.json,
+## after the sanitizer masks what differs between machines.
 test: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n auto tests
-	runs=$$(mktemp -d) && SKINKIT_SMOKE=1 SKINKIT_RUNS=$$runs $(BIN)/python -m pytest \
+	runs=$$(mktemp -d) && $(MAKE) --no-print-directory --keep-going --jobs=$(NBVAL_JOBS) --output-sync=target \
+		NBVAL_RUNS=$$runs nbval; status=$$?; rm -rf $$runs; exit $$status
+
+NBVAL_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# make test passes a fresh run folder; alone, `make nbval` would reuse runs/smoke and load old stages.
+NBVAL_RUNS ?= $(error run the notebooks under nbval with make test, which gives them a fresh run folder)
+NBVAL_NOTEBOOKS := $(patsubst notebooks/%.ipynb,nbval/%,$(wildcard notebooks/0*.ipynb notebooks/solutions/0*.ipynb))
+NBVAL_SOLUTIONS := $(filter nbval/solutions/%,$(NBVAL_NOTEBOOKS))
+.PHONY: nbval $(NBVAL_NOTEBOOKS)
+
+# One thread per kernel: notebooks run side by side, and smoke mode's tensors are tiny.
+nbval: $(NBVAL_NOTEBOOKS)
+$(NBVAL_NOTEBOOKS):
+	@echo "nbval $(@:nbval/%=notebooks/%.ipynb)"
+	@SKINKIT_SMOKE=1 SKINKIT_RUNS=$(NBVAL_RUNS) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=$(CELL_TIMEOUT) \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks/0*.ipynb $(wildcard notebooks/solutions/); \
-		status=$$?; rm -rf $$runs; exit $$status
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg $(@:nbval/%=notebooks/%.ipynb)
+
+# The order rules: the stages each notebook reads (its setup cell and the stages it compares with) and,
+# for 08, the test-split predictions 06 saves. Each solution reads its course notebook's runs.
+nbval/03_large_finetuning nbval/04_small_training: nbval/02_large_training
+nbval/05_small_finetuning: nbval/03_large_finetuning nbval/04_small_training
+nbval/06_comparison nbval/07_explaining_predictions nbval/09_deployment: nbval/05_small_finetuning
+nbval/08_trust: nbval/06_comparison
+$(NBVAL_SOLUTIONS): nbval/solutions/%_solutions: nbval/%
 
 ## make smoke: the notebooks in smoke mode with per-notebook wall times (a benchmark)
 smoke: $(INSTALLED)

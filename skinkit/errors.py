@@ -40,3 +40,8 @@ class PrepareError(KitError, ValueError):
     """The HAM10000 source cannot give the requested dataset (raised while reading or preparing it)."""
 
     title = "Cannot prepare the dataset"
+
+
+# Here rather than beside the models: pytest's filterwarnings imports it, and this module does not import torch.
+class PretrainedWeightsWarning(UserWarning):
+    """ImageNet weights could not be loaded: the model starts from random initialisation."""

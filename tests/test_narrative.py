@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import balanced_accuracy_score
 
 from skinkit.classes import CLASS_CODES
@@ -9,6 +10,7 @@ from skinkit.files import write_csv, write_json
 from skinkit.metrics import labels_from_confusion
 from skinkit.reporting import narrative
 from skinkit.training.recipes import RECIPES
+from skinkit.training.stage import MissingPrerequisite
 
 NV = CLASS_CODES.index("nv")
 
@@ -57,3 +59,9 @@ def test_the_caution_of_a_reading_notebook_names_the_stages_without_weights(tmp_
     assert narrative.weights_caution(tmp_path, stages).startswith("ImageNet weights: yes")
 
 
+
+
+def test_scores_of_a_stage_not_yet_trained_name_the_notebook_that_trains_it(tmp_path):
+    """Notebook 04 compares with 02's stage: run out of order, it says which notebook to run first."""
+    with pytest.raises(MissingPrerequisite, match="Run notebooks/02_large_training.ipynb first"):
+        narrative.validation_scores(tmp_path / "large_frozen")

@@ -1,12 +1,17 @@
 """The notebooks are committed clean and wired to the library the way the course expects."""
 
+import ast
 import json
 import re
 import subprocess
-import sys
 
 import nbformat
 import pytest
+
+from skinkit import RECIPES
+from skinkit.reporting import comparison
+from skinkit.reporting.comparison import FINAL_STAGES
+from skinkit.training.recipes import NOTEBOOK_OF_STAGE
 
 from .helpers import ROOT
 
@@ -123,18 +128,45 @@ def test_every_solution_belongs_to_a_course_notebook():
     assert {path.name.replace("_solutions", "") for path in SOLUTIONS} <= {path.name for path in NOTEBOOKS}
 
 
+def stages_read(path):
+    """The stages a notebook reads: its setup call's requires= and recipe, and every stage it names."""
+    stages = set()
+    for cell in code_cells(path):
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Constant) and node.value in RECIPES:
+                stages |= {node.value, *([RECIPES[node.value].init_from] if RECIPES[node.value].init_from else [])}
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup":
+                required = [keyword.value for keyword in node.keywords if keyword.arg == "requires"]
+                scope = {"RECIPES": RECIPES, "FINAL_STAGES": FINAL_STAGES, "comparison": comparison}
+                stages |= {*(eval(ast.unparse(required[0]), scope) if required else [])}
+    return stages
+
+
+def runs_before(target):
+    """The notebooks `make test` has passed before it starts `target` (make's own dry run)."""
+    plan = subprocess.run(["make", "--dry-run", "--jobs=1", "NBVAL_RUNS=unused", f"nbval/{target}"],
+                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    names = re.findall(r'echo "nbval notebooks/(\S+)\.ipynb"', plan)
+    assert names[-1] == target, plan
+    return set(names[:-1])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbval_starts_a_notebook_after_the_notebooks_whose_runs_it_reads(path):
+    earlier = {NOTEBOOK_OF_STAGE[stage].removesuffix(".ipynb") for stage in stages_read(path)} - {path.stem}
+    if path.name.startswith("08_"):  # 08 reads the test-split predictions that 06 saves
+        earlier.add("06_comparison")
+    assert earlier <= runs_before(path.stem), path.name
+
+
 @pytest.mark.skipif(not SOLUTIONS, reason="notebooks/solutions/ left out (a student copy)")
-def test_nbval_runs_the_solutions_after_the_course_notebooks():
-    """make test's argument order: the solutions read the run folders the course notebooks wrote."""
-    make = (ROOT / "Makefile").read_text()
-    arguments = re.search(r"--nbval-sanitize-with (\S+) (.+?);", make, re.S)
-    assert arguments and arguments.group(1) == "notebooks/nbval_sanitize.cfg"
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval-lax", "-p", "no:cacheprovider",
-         *[str(path) for path in [*NOTEBOOKS, ROOT / "notebooks" / "solutions"]]],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    files = [line.split("::")[0] for line in collected.splitlines() if "::" in line]
-    order = list(dict.fromkeys(files))
-    assert arguments.group(2).split() == ["notebooks/0*.ipynb", "$(wildcard", "notebooks/solutions/)"]
-    assert order == [f"notebooks/{path.name}" for path in NOTEBOOKS] + [
-        f"notebooks/solutions/{path.name}" for path in SOLUTIONS]
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_nbval_starts_a_solution_after_its_course_notebook(path):
+    assert path.stem.removesuffix("_solutions") in runs_before(f"solutions/{path.stem}")
+
+
+def test_nbval_runs_every_notebook_and_solution():
+    plan = subprocess.run(["make", "--dry-run", "NBVAL_RUNS=unused", "nbval"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout
+    ran = re.findall(r'echo "nbval (notebooks/\S+\.ipynb)"', plan)
+    assert sorted(ran) == sorted(path.relative_to(ROOT).as_posix() for path in NOTEBOOKS + SOLUTIONS)

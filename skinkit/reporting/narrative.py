@@ -9,6 +9,7 @@ from ..files import read_json
 from ..metrics import classification_table, labels_from_confusion
 from ..training.recipes import NOTEBOOK_OF_STAGE, RECIPES
 from ..training.run_folders import read_confusion
+from ..training.stage import require_stage
 from .chance import read_against_chance
 from .conclusion import wrap_paragraphs
 from .intervals import CONFIDENCE
@@ -40,7 +41,10 @@ def weights_caution(runs_root, stages):
 
 def validation_scores(run_dir, confidence=CONFIDENCE):
     """(balanced accuracy, interval low, interval high, per-class recall) of a finished stage."""
-    counts = read_confusion(Path(run_dir) / "confusion_matrix.csv")
+    run_dir = Path(run_dir)
+    if run_dir.name in NOTEBOOK_OF_STAGE:  # a course stage not yet trained: name the notebook that trains it
+        require_stage(run_dir.parent, run_dir.name)
+    counts = read_confusion(run_dir / "confusion_matrix.csv")
     y_true, y_pred = labels_from_confusion(counts)
     balanced, low, high, _ = read_against_chance(y_true, y_pred, confidence)
     recall = classification_table(y_true, y_pred)["recall"][counts.sum(axis=1) > 0]

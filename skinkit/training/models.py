@@ -15,17 +15,13 @@ from torchvision import models
 
 from ..classes import NUM_CLASSES
 from ..data.transforms import IMAGENET_WEIGHTS, pretrained_weights
-from ..errors import KitError
+from ..errors import KitError, PretrainedWeightsWarning
 
 
 class PretrainedWeightsUnavailable(KitError, RuntimeError):
     """ImageNet weights were required but could not be loaded."""
 
     title = "ImageNet weights unavailable"
-
-
-class PretrainedWeightsWarning(UserWarning):
-    """ImageNet weights could not be loaded: the model starts from random initialisation."""
 
 
 @dataclass(frozen=True)
