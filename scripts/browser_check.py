@@ -357,7 +357,10 @@ def open_lab(browser, lab, messages):
 
 def open_notebook(page, name):
     """Open notebook `name` in JupyterLab on `page` and wait until its kernel is idle."""
-    page.evaluate("name => window.jupyterapp.commands.execute('docmanager:open', {path: name})", name)
+    # The command resolves to the notebook widget; returning it would make Playwright serialise
+    # JupyterLab's object graph, which took 5 s per notebook.
+    page.evaluate("name => window.jupyterapp.commands.execute('docmanager:open', {path: name}).then(() => null)",
+                  name)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     wait_until_idle(page, 120, name)
 
@@ -371,6 +374,10 @@ def close_documents(page):
 # True while a cell runs or waits its turn: its prompt shows [*].
 CELL_QUEUED_JS = ("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
                   ".some(p => p.innerText.includes('[*]'))")
+# True once Run All has reached a cell: its prompt shows [*] or an execution count (the copies are
+# committed clean); a notebook whose first cell fails at once may never be seen queued.
+CELL_STARTED_JS = ("() => [...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+                   ".some(p => /\\[(\\*|\\d+)\\]/.test(p.innerText))")
 
 
 def kernel_busy(page):
@@ -398,10 +405,10 @@ def menu(page, top, item):
 
 
 def run_all(page, timeout, notebook):
-    """Run All Cells, wait for the first cell to be queued, then until the kernel is done."""
+    """Run All Cells, wait until the first cell has started, then until the kernel is done."""
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
     menu(page, "Run", "Run All Cells")
-    page.wait_for_function(CELL_QUEUED_JS, timeout=30_000)
+    page.wait_for_function(CELL_STARTED_JS, timeout=30_000)
     wait_until_idle(page, timeout, notebook)
 
 
