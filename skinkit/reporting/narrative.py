@@ -42,7 +42,7 @@ def weights_caution(runs_root, stages):
 def validation_scores(run_dir, confidence=CONFIDENCE):
     """(balanced accuracy, interval low, interval high, per-class recall) of a finished stage."""
     run_dir = Path(run_dir)
-    if run_dir.name in NOTEBOOK_OF_STAGE:  # a course stage not yet trained: name the notebook that trains it
+    if run_dir.name in NOTEBOOK_OF_STAGE and not run_dir.is_dir():  # not trained yet: name the notebook that trains it
         require_stage(run_dir.parent, run_dir.name)
     counts = read_confusion(run_dir / "confusion_matrix.csv")
     y_true, y_pred = labels_from_confusion(counts)
