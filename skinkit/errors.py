@@ -5,7 +5,9 @@ Jupyter/IPython, `_render_traceback_` replaces the traceback by the same line, s
 an error, so nbval and nbclient see the cell fail. Anything else is a bug and keeps its traceback.
 """
 
+import contextlib
 import textwrap
+import warnings
 
 RED, BOLD_RED, RESET = "\x1b[31m", "\x1b[1;31m", "\x1b[0m"
 # Notebook output breaks longer lines mid-word (mid-path); the message is wrapped between words instead.
@@ -42,6 +44,40 @@ class PrepareError(KitError, ValueError):
     title = "Cannot prepare the dataset"
 
 
+class KitWarning(UserWarning):
+    """A notice meant for students, printed as its message alone while `plain_kit_warnings` is on."""
+
+
 # Here rather than beside the models: pytest's filterwarnings imports it, and this module does not import torch.
-class PretrainedWeightsWarning(UserWarning):
+class PretrainedWeightsWarning(KitWarning):
     """ImageNet weights could not be loaded: the model starts from random initialisation."""
+
+
+class RunMovedAsideWarning(KitWarning):
+    """A run folder held a run with other settings and was renamed aside (nothing is deleted)."""
+
+
+def plain_format_for_kit_warnings(previous):
+    """A warnings.formatwarning that prints a KitWarning as its bare message."""
+    def formatwarning(message, category, filename, lineno, line=None):
+        if issubclass(category, KitWarning):
+            return f"{message}\n"
+        return previous(message, category, filename, lineno, line)
+
+    return formatwarning
+
+
+@contextlib.contextmanager
+def plain_kit_warnings():
+    """While the kit emits a notice, print it as its message alone; restore the format after.
+
+    JupyterLab shows a warning with its file path and source line in a pink block that reads like
+    a traceback; these are meant for students. They stay warnings (`filterwarnings` can silence
+    them or turn them into errors), and no other warning of the process changes its format.
+    """
+    previous = warnings.formatwarning
+    warnings.formatwarning = plain_format_for_kit_warnings(previous)
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous

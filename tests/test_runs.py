@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pandas as pd
 import pytest
@@ -21,7 +22,7 @@ from skinkit.reporting.chance import ABOVE_CHANCE
 from skinkit.reporting.plots import plot_history
 from skinkit.reporting.predictions import read_predictions
 from skinkit.training.recipes import RECIPES
-from skinkit.training.resume import same_run
+from skinkit.training.resume import archive, same_run
 from skinkit.training.run_folders import HISTORY_COLUMNS, load_checkpoint
 from skinkit.training.stage import StageResult, run_stage
 
@@ -173,11 +174,26 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
 
 def test_changed_settings_start_over_and_keep_the_old_run(tmp_path):
     small_run(tmp_path, epochs=1)
-    with pytest.warns(UserWarning, match="moved to"):
+    with pytest.warns(UserWarning, match="moved aside to"):
         small_run(tmp_path, epochs=2, seed=1)
     kept = [p for p in tmp_path.iterdir() if p.name.startswith("small_frozen-")]
     assert len(kept) == 1 and (kept[0] / "best.pt").is_file()
     assert json.loads((tmp_path / "small_frozen" / "config.json").read_text())["seed"] == 1
+
+
+def test_moving_a_run_aside_shows_one_plain_line_not_a_warning_block(tmp_path, monkeypatch):
+    """In a notebook a raw warning shows its file path and source line, like a traceback."""
+    (tmp_path / "small_frozen").mkdir()
+    printed = []  # what Python's default showwarning writes to stderr: formatwarning's text
+    monkeypatch.setattr(warnings, "showwarning", lambda message, category, filename, lineno, file=None, line=None:
+                        printed.append(warnings.formatwarning(message, category, filename, lineno, line)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        archive(tmp_path / "small_frozen")
+    shown = "".join(printed).splitlines()
+    moved = next(tmp_path.glob("small_frozen-*")).name
+    assert shown == [f"{tmp_path / 'small_frozen'} held a run with other settings; it was moved aside to {moved} "
+                     "(nothing is deleted)."]
 
 
 def train_command(runs, epochs):

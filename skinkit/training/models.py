@@ -15,7 +15,7 @@ from torchvision import models
 
 from ..classes import NUM_CLASSES
 from ..data.transforms import IMAGENET_WEIGHTS, pretrained_weights
-from ..errors import KitError, PretrainedWeightsWarning
+from ..errors import KitError, PretrainedWeightsWarning, plain_kit_warnings
 
 
 class PretrainedWeightsUnavailable(KitError, RuntimeError):
@@ -94,7 +94,7 @@ def load_imagenet_state(name, required):
                 + " ".join(line.strip() for line in weights_advice(name))
                 + " Or pass pretrained='auto' (falls back to random init) or "
                   "pretrained=False to train from scratch on purpose.") from error
-        with plain_weight_warnings():
+        with plain_kit_warnings():
             warnings.warn(offline_warning(name, error), PretrainedWeightsWarning, stacklevel=3)
         return None
 
@@ -108,32 +108,6 @@ def imagenet_state(name, pretrained="auto"):
         raise ValueError(f"pretrained must be 'auto', True or False, not {pretrained!r}")
     architecture(name)
     return None if pretrained is False else load_imagenet_state(name, required=pretrained is True)
-
-
-def plain_format_for_weight_warnings(previous):
-    """A warnings.formatwarning that prints PretrainedWeightsWarning as its bare message."""
-    def formatwarning(message, category, filename, lineno, line=None):
-        if issubclass(category, PretrainedWeightsWarning):
-            return f"{message}\n"
-        return previous(message, category, filename, lineno, line)
-
-    return formatwarning
-
-
-@contextlib.contextmanager
-def plain_weight_warnings():
-    """While the kit emits its offline warning, print it as its message alone; restore the format after.
-
-    JupyterLab shows a warning with its file path and source line in a pink block that reads like
-    a traceback; this one is meant for students. It stays a warning (`filterwarnings` can silence
-    it or turn it into an error), and no other warning of the process changes its format.
-    """
-    previous = warnings.formatwarning
-    warnings.formatwarning = plain_format_for_weight_warnings(previous)
-    try:
-        yield
-    finally:
-        warnings.formatwarning = previous
 
 
 def classifier_head(arch, num_classes=NUM_CLASSES):

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import torch
 
+from ..errors import RunMovedAsideWarning, plain_kit_warnings
 from .loop import TrainingResult, cpu_state
 from .recipes import IMAGE_SIZE
 from .run_folders import HISTORY_SERIES, load_checkpoint
@@ -36,7 +37,9 @@ def archive(run_dir):
     """Rename an existing run folder aside (never delete a student's results) and say where."""
     target = run_dir.with_name(f"{run_dir.name}-{datetime.now():%Y%m%d-%H%M%S}")
     run_dir.rename(target)
-    warnings.warn(f"{run_dir} held a run with other settings; it was moved to {target}.", stacklevel=4)
+    with plain_kit_warnings():
+        warnings.warn(f"{run_dir} held a run with other settings; it was moved aside to {target.name} "
+                      "(nothing is deleted).", RunMovedAsideWarning, stacklevel=4)
 
 
 def checkpoint_state(config, result, model, optimizer, scheduler, generator, scaler):
