@@ -39,6 +39,17 @@ def test_a_full_run_on_the_sample_says_so_and_how_to_get_the_course(tmp_path, mo
     assert notice(tmp_path) is None
 
 
+def test_a_finished_run_ends_by_naming_the_executed_copies(tmp_path, monkeypatch, capsys):
+    """Its last line said "confusion matrices:" with nothing under it once the figures left the run folders."""
+    script = load_script("run_notebooks")
+    monkeypatch.setattr(script, "start_clock", lambda *args: None)
+    monkeypatch.setattr(script, "run_all", lambda *args: 0)
+    monkeypatch.setenv("SKINKIT_RUNS", str(tmp_path))
+    assert script.main(["--smoke"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"every table and figure is in the executed copies: {tmp_path / 'notebooks'}")
+
+
 def write_notebook(path, *sources):
     """A python3 notebook at `path`, one cell per source."""
     notebook = new_notebook(cells=[new_code_cell(source) for source in sources])
