@@ -1,4 +1,4 @@
-"""The kit's expected errors: one base class, shown as one plain line wherever they surface.
+"""The kit's expected errors (one plain line wherever they surface) and its notices to students.
 
 `python -m skinkit` catches `KitError` once and prints `one_line(error)` to stderr (exit 2); in
 Jupyter/IPython, `_render_traceback_` replaces the traceback by the same line, still reported as
