@@ -387,12 +387,12 @@ def test_when_every_candidate_fails_the_export_stops_with_one_line(monkeypatch, 
 
 
 def record(share=0.99, change=(-0.004, -0.03, 0.02), int8_score=(0.41, 0.37, 0.45), pretrained=False, classes=7,
-           latency=((3.0, 2.9, 3.2), (2.0, 1.9, 2.1), (9.0, 8.0, 10.0)), sizes=(6_400_000, 1_700_000)):
+           latency=((3.0, 2.9, 3.2), (2.0, 1.9, 2.1), (9.0, 8.0, 10.0)), sizes=(6_400_000, 1_700_000), steady=0.995):
     """An export.json record with the numbers the notebook's table and sentences read."""
     timing = {name: {"cpu_latency_ms": m, "cpu_latency_q1_ms": q1, "cpu_latency_q3_ms": q3, "timed_runs": 30}
               for name, (m, q1, q3) in zip(("onnxruntime_fp32", "onnxruntime_int8", "pytorch_eager"), latency)}
     value, low, high = int8_score
-    return {"pretrained": pretrained, "latency_threads": 1, "latency_ms": timing,
+    return {"pretrained": pretrained, "latency_threads": 1, "latency_ms": timing, "fp32_one_level_steadiness": steady,
             "files": {"fp32_bytes": sizes[0], "int8_bytes": sizes[1], "int8_to_fp32": sizes[1] / sizes[0]},
             "int8_vs_fp32": {"images": 1000, "same_class_share": share, "confidence": 0.95,
                              "fp32_classes_predicted": classes,
@@ -413,6 +413,7 @@ def test_table_has_four_columns_and_every_number_from_the_records():
     assert list(table.columns) == ["Large fp32", "Large int8", "Small fp32", "Small int8"]
     assert table.loc["file size (MB)"].tolist() == ["6.4", "1.7", "6.4", "1.7"]
     assert table.loc["same class as fp32", "Small int8"] == "99.0%"
+    assert table.loc["same class, pixels ±1 gray", "Small fp32"] == "99.5%"
     assert table.loc["balanced accuracy [95% interval]", "Large int8"] == "0.512 [0.470, 0.550]"
     assert table.loc["change vs fp32 [95% interval]", "Small int8"] == "-0.004 [-0.030, +0.020]"
     assert table.index.name == "1000 validation images; ms per image on 1 CPU thread(s)"
@@ -428,6 +429,7 @@ def test_cautions_are_raised_exactly_where_a_run_can_mislead():
     assert raised(**{**learned, "int8_score": (0.17, 0.13, 0.21)}) == {"at chance"}  # interval reaches 1/7
     assert raised(**{**learned, "classes": 1}) == {"one class"}
     assert raised(**{**learned, "share": 0.969}) == {"goal missed"} and raised(**{**learned, "share": 0.97}) == set()
+    assert raised(**{**learned, "steady": 0.9}) == {"fp32 unsteady"} and raised(**learned, steady=0.97) == set()
     slower = ((3.0, 2.9, 3.2), (7.0, 6.8, 7.2), (9.0, 8.0, 10.0))
     assert raised(**learned, latency=slower) == {"int8 slower"}
     overlapping = ((3.0, 2.9, 3.2), (3.1, 3.0, 3.3), (9.0, 8.0, 10.0))

@@ -40,6 +40,17 @@ def int8_vs_fp32(y_true, fp32, int8, confidence=CONFIDENCE, seed=0):
             "change_low": low, "change_high": high}
 
 
+def one_level_steadiness(classifier, images, scores, seed=0):
+    """Share of `images` whose class stays the same when each pixel moves by at most one gray level.
+
+    8-bit rounding inside the int8 file is a change of this order, so a model that is not steady
+    here cannot have an int8 copy that keeps its class much more often.
+    """
+    moved = np.asarray(images, dtype=np.int16) + np.random.default_rng(seed).integers(-1, 2, np.shape(images))
+    nudged = probabilities(classifier, np.clip(moved, 0, 255).astype(np.uint8))
+    return float(np.mean(nudged.argmax(1) == scores.argmax(1)))
+
+
 @contextmanager
 def torch_threads(count):
     """Run a block with PyTorch using `count` CPU threads."""
@@ -75,6 +86,7 @@ def measure(pytorch, fp32, int8, images, y_true, repeats=30, seed=0):
               {"pytorch": pytorch, "fp32": fp32, "int8": int8}.items()}
     return {"onnx_vs_pytorch": onnx_vs_pytorch(scores["pytorch"], scores["fp32"]),
             "int8_vs_fp32": int8_vs_fp32(np.asarray(y_true), scores["fp32"], scores["int8"], seed=seed),
+            "fp32_one_level_steadiness": one_level_steadiness(fp32, images, scores["fp32"], seed),
             "files": file_sizes(fp32.path, int8.path),
             "latency_threads": LATENCY_THREADS,
             "latency_ms": latency({"pytorch_eager": pytorch,

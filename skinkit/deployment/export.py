@@ -12,10 +12,12 @@ import tempfile
 import time
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 
 from ..data.dataset import check_data_root, list_labelled_images, read_gray
@@ -23,10 +25,10 @@ from ..files import atomic_path, read_json, write_json
 from ..progress import write_line
 from ..reporting.comparison import FINAL_STAGES
 from ..uncertainty.stage import stage_uncertainty
-from . import checks
+from . import checks, qat
 from .contract import TorchClassifier, deployable_stage, input_size
 from .inputs import INPUT_NAME, OUTPUT_NAME, OUTPUT_NAMES, crop_to_input
-from .quantize import CANDIDATES, quantize_checked
+from .quantize import CANDIDATES, pooling_as_global_average, quantize_checked
 from .quiet import quietly
 from .runtime import OnnxClassifier
 
@@ -34,6 +36,7 @@ OPSET = 18
 CALIBRATION_IMAGES, SELECTION_IMAGES = 300, 200
 VERSIONED = ("skinkit", "torch", "onnx", "onnxruntime", "onnxscript")
 FILES = ("model.onnx", "model.int8.onnx", "export.json")
+QAT_NAME = f"quantization-aware training ({qat.EPOCHS} passes, distilled from fp32)"
 
 
 def export_onnx(deployable, image_size, path, props):
@@ -61,13 +64,30 @@ def model_inputs(folder, files, model_name, image_size, batch_size=100):
                            for group in groups for start in range(0, len(group), batch_size)])
 
 
+def subset_positions(files, seed=0):
+    """Positions in `files` of two disjoint seeded sets: for calibration, and for choosing among candidates."""
+    order = np.random.default_rng(seed).permutation(len(files))
+    calibration = min(CALIBRATION_IMAGES, (len(files) + 1) // 2)
+    return order[:calibration], order[calibration:calibration + SELECTION_IMAGES]
+
+
 def training_subsets(folder, model_name, image_size, seed=0):
     """Two disjoint seeded sets of training images: for calibration, and for choosing among candidates."""
     files = list_labelled_images(folder)["file"]
-    order = np.random.default_rng(seed).permutation(len(files))
-    calibration = min(CALIBRATION_IMAGES, (len(files) + 1) // 2)
-    images = model_inputs(folder, files.iloc[order[:calibration + SELECTION_IMAGES]], model_name, image_size)
-    return images[:calibration], images[calibration:]
+    calibration, selection = subset_positions(files, seed)
+    images = model_inputs(folder, files.iloc[np.concatenate([calibration, selection])], model_name, image_size)
+    return images[:len(calibration)], images[len(calibration):]
+
+
+def int8_by_training(deployable, folder, props, path, seed=0):
+    """Write at `path` the int8 file of quantization-aware training on every training image but the selection's."""
+    files = list_labelled_images(folder)["file"]
+    kept = np.setdiff1d(np.arange(len(files)), subset_positions(files, seed)[1])
+    size = int(props["image_size"])
+    images = model_inputs(folder, files.iloc[kept], props["architecture"], size)
+    student = qat.trained_for_int8(deployable, images, seed=seed, announce=lambda text: write_line(f"  {text}"))
+    export_onnx(student, size, path, props)
+    onnx.save(qat.weights_stored_as_int8(pooling_as_global_average(onnx.load(str(path)))), str(path))
 
 
 def validation_inputs(folder, model_name, image_size):
@@ -141,13 +161,15 @@ def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, 
     uncertainty = stage_uncertainty(runs_root, stage, data_root, say=None)  # read back: export.json records it
     name, size = config["model"], int(props["image_size"])
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    step = Steps(stage, 2 + len(CANDIDATES))
+    step = Steps(stage, 3 + len(CANDIDATES))
     with staged(out_dir, FILES) as scratch:
         fp32, int8 = scratch / FILES[0], scratch / FILES[1]
         step("ONNX export (fp32)")
         export_onnx(deployable, size, fp32, props)
         calibration, selection = training_subsets(data_root / "train", name, size, seed)
-        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all, announce=step)
+        trained = (QAT_NAME, partial(int8_by_training, deployable, data_root / "train", props, seed=seed))
+        quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all, announce=step,
+                                        last_resort=trained)
         step.total = step.done + 1  # the candidates not needed are skipped
         step("checks on the validation images and latency")
         images, labels = validation_inputs(data_root / "val", name, size)

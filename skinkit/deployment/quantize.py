@@ -172,33 +172,50 @@ def why_kept(records, kept, target, images):
     return f"no candidate kept {goal} and it came closest ({tried})"
 
 
+def chosen(records, target, fp32_path):
+    """The record kept: the first reaching `target`, else the closest; an error when every candidate failed."""
+    usable = [r for r in records if "failed" not in r]
+    if not usable:
+        raise QuantizationError(f"{fp32_path}: every way of quantizing it failed "
+                                f"({records[-1]['failed']}); report this as a bug.")
+    passed = [r for r in usable if r["agreement"] >= target]
+    return passed[0] if passed else max(usable, key=lambda r: r["agreement"])
+
+
+def made_otherwise(name, make, path, fp32, selection_images):
+    """The record of an int8 file `make(path)` writes some other way, measured like the candidates."""
+    make(path)
+    return {"name": name, "path": path, "bytes": path.stat().st_size,
+            "agreement": agreement(fp32, OnnxClassifier(path), selection_images)}
+
+
 def quantize_checked(fp32_path, out_path, calibration_images, selection_images, candidates=CANDIDATES,
-                     target=TARGET_AGREEMENT, try_all=False, announce=None, keep_float=()):
+                     target=TARGET_AGREEMENT, try_all=False, announce=None, keep_float=(), last_resort=None):
     """Quantize `fp32_path` to `out_path`, trying `candidates` in turn; returns what was tried and kept.
 
     A candidate is judged by its agreement with fp32 on `selection_images` (training images the
     calibration did not use); the first reaching `target` is kept (with `try_all`, every
-    candidate is measured and the first reaching it is still the one kept). `announce(text)` is
-    told of each candidate as it starts. Nodes named in `keep_float`, and the nodes only a later
-    output needs (the gate), stay in float in every candidate.
+    candidate is measured and the first reaching it is still the one kept). When none reaches it
+    (or with `try_all`), `last_resort` (name, make), if given, is tried last: `make(path)` writes
+    an int8 file at path. `announce(text)` is told of each candidate as it starts. Nodes named in
+    `keep_float`, and the nodes only a later output needs (the gate), stay in float in every candidate.
     """
-    fp32 = OnnxClassifier(fp32_path)
+    fp32, total = OnnxClassifier(fp32_path), len(candidates) + (last_resort is not None)
     records, work = [], Path(tempfile.mkdtemp(prefix=".quantize.", dir=Path(out_path).parent))
     try:
         preprocess(fp32_path, work / "prepared.onnx")
         for number, candidate in enumerate(candidates):
             if announce:
-                announce(f"int8 candidate {number + 1} of {len(candidates)}: {candidate.name}")
+                announce(f"int8 candidate {number + 1} of {total}: {candidate.name}")
             records.append(try_candidate(candidate, work / f"candidate{number}.onnx", fp32,
                                          calibration_images, selection_images, keep_float))
             if (records[-1]["agreement"] or 0) >= target and not try_all:
                 break
-        usable = [r for r in records if "failed" not in r]
-        if not usable:
-            raise QuantizationError(f"{fp32_path}: every way of quantizing it failed "
-                                    f"({records[-1]['failed']}); report this as a bug.")
-        passed = [r for r in usable if r["agreement"] >= target]
-        kept = passed[0] if passed else max(usable, key=lambda r: r["agreement"])
+        if last_resort and (try_all or all((r["agreement"] or 0) < target for r in records)):
+            if announce:
+                announce(f"int8 candidate {total} of {total}: {last_resort[0]}")
+            records.append(made_otherwise(*last_resort, work / "last_resort.onnx", fp32, selection_images))
+        kept = chosen(records, target, fp32_path)
         with atomic_path(out_path) as tmp:
             shutil.copyfile(kept["path"], tmp)
     finally:

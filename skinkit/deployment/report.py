@@ -19,6 +19,9 @@ CAUTIONS = {  # in the order they are printed; each is a decision in `cautions_o
                  "says nothing.",
     "goal missed": "{name}'s int8 file keeps fp32's class for only {share:.1%} of the validation images, short "
                    "of the {target:.0%} goal (its recipe: {kept}).",
+    "fp32 unsteady": "{name}'s fp32 file itself keeps its class for only {steady:.1%} of the validation images "
+                     "when each pixel moves by at most one gray level, a change the size of 8-bit rounding: no "
+                     "int8 copy can be expected to keep its class {target:.0%} of the time.",
     "int8 slower": "{name}'s int8 file was slower than fp32 here ({int8:.1f} ms against {fp32:.1f} ms per "
                    "image, one thread): on this CPU it saves space, not time.",
 }
@@ -44,6 +47,7 @@ def variant_column(record, variant):
         "onnxruntime ms, median [q1, q3]": latency_cell(record["latency_ms"][f"onnxruntime_{variant}"]),
         "PyTorch ms, median [q1, q3]": "-" if int8 else latency_cell(record["latency_ms"]["pytorch_eager"]),
         "same class as fp32": f"{check['same_class_share']:.1%}" if int8 else "(reference)",
+        "same class, pixels ±1 gray": "-" if int8 else f"{record['fp32_one_level_steadiness']:.1%}",
         f"balanced accuracy [{level}]": with_interval(score["balanced_accuracy"], score["low"], score["high"]),
         f"change vs fp32 [{level}]": with_interval(check["balanced_accuracy_change"], check["change_low"],
                                                    check["change_high"], signed=True) if int8 else "-",
@@ -69,9 +73,11 @@ def cautions_of(record, target):
     found = {"random init": not record["pretrained"], "at chance": chance != ABOVE_CHANCE,
              "one class": check.get("fp32_classes_predicted") == 1,
              "goal missed": check["same_class_share"] < target,
+             "fp32 unsteady": record.get("fp32_one_level_steadiness", 1.0) < target,
              "int8 slower": int8["cpu_latency_ms"] > fp32["cpu_latency_ms"] and latency_reading(fp32, int8) == "clear"}
     numbers = {"chance": chance, "chance_level": CHANCE_BALANCED_ACCURACY, "share": check["same_class_share"],
-               "target": target, "kept": record.get("quantization", {}).get("kept", "-"),
+               "target": target, "steady": record.get("fp32_one_level_steadiness"),
+               "kept": record.get("quantization", {}).get("kept", "-"),
                "int8": int8["cpu_latency_ms"], "fp32": fp32["cpu_latency_ms"]}
     return {key: numbers for key in CAUTIONS if found[key]}
 
