@@ -429,7 +429,8 @@ def test_cautions_are_raised_exactly_where_a_run_can_mislead():
     assert raised(**{**learned, "int8_score": (0.17, 0.13, 0.21)}) == {"at chance"}  # interval reaches 1/7
     assert raised(**{**learned, "classes": 1}) == {"one class"}
     assert raised(**{**learned, "share": 0.969}) == {"goal missed"} and raised(**{**learned, "share": 0.97}) == set()
-    assert raised(**{**learned, "steady": 0.9}) == {"fp32 unsteady"} and raised(**learned, steady=0.97) == set()
+    assert raised(**learned, share=0.9, steady=0.9) == {"goal missed", "fp32 unsteady"}
+    assert raised(**learned, share=0.9, steady=0.97) == {"goal missed"} and raised(**learned, steady=0.9) == set()
     slower = ((3.0, 2.9, 3.2), (7.0, 6.8, 7.2), (9.0, 8.0, 10.0))
     assert raised(**learned, latency=slower) == {"int8 slower"}
     overlapping = ((3.0, 2.9, 3.2), (3.1, 3.0, 3.3), (9.0, 8.0, 10.0))

@@ -73,7 +73,8 @@ def cautions_of(record, target):
     found = {"random init": not record["pretrained"], "at chance": chance != ABOVE_CHANCE,
              "one class": check.get("fp32_classes_predicted") == 1,
              "goal missed": check["same_class_share"] < target,
-             "fp32 unsteady": record.get("fp32_one_level_steadiness", 1.0) < target,
+             "fp32 unsteady": check["same_class_share"] < target  # why the goal was missed
+                              and record.get("fp32_one_level_steadiness", 1.0) < target,
              "int8 slower": int8["cpu_latency_ms"] > fp32["cpu_latency_ms"] and latency_reading(fp32, int8) == "clear"}
     numbers = {"chance": chance, "chance_level": CHANCE_BALANCED_ACCURACY, "share": check["same_class_share"],
                "target": target, "steady": record.get("fp32_one_level_steadiness"),
