@@ -14,7 +14,6 @@ from onnxruntime.quantization.quant_utils import compute_scale_zp
 
 from skinkit.deployment import checks, export, qat
 from skinkit.deployment.contract import DeployableModel
-from skinkit.deployment.quantize import pooling_as_global_average
 from skinkit.training.models import build_model
 
 from .helpers import SAMPLE
@@ -41,24 +40,25 @@ def test_an_observed_range_moves_a_little_towards_each_new_batch():
 
 @pytest.fixture(scope="module")
 def models():
-    """(teacher, frozen fake-quantized copy after one observing pass, sample images) at 64 px."""
+    """(teacher: a responsive random Small at 64 px, every sample training image as a model input)."""
     torch.manual_seed(0)
     teacher = DeployableModel(responsive(build_model("small", pretrained=False)), SIZE).eval()
-    images = torch.as_tensor(export.validation_inputs(SAMPLE / "train", "small", SIZE)[0])  # every image
-    student = copy.deepcopy(teacher)
-    student.model = qat.quantization_ready(teacher.model)
-    with torch.no_grad():
-        student.train()(images)
-    return teacher, qat.freeze(student), images
+    return teacher, torch.as_tensor(export.validation_inputs(SAMPLE / "train", "small", SIZE)[0])
 
 
 @pytest.fixture(scope="module")
-def int8_file(models, tmp_path_factory):
-    """The frozen copy as the int8 file export writes (one export: each takes about 20 s)."""
+def trained(models, tmp_path_factory):
+    """(the int8 file export's last remedy writes on the sample, the trained copy it came from); about 30 s."""
     path = tmp_path_factory.mktemp("qat") / "int8.onnx"
-    export.export_onnx(models[1], SIZE, path, {"stage": "test"})
-    onnx.save(qat.weights_stored_as_int8(pooling_as_global_average(onnx.load(str(path)))), str(path))
-    return path
+    props = {"image_size": str(SIZE), "architecture": "small", "stage": "test"}
+    return path, export.int8_by_training(models[0], SAMPLE / "train", props, path)
+
+
+def test_the_last_remedy_is_offered_only_with_enough_training_images(models, monkeypatch):
+    props = {"image_size": str(SIZE), "architecture": "small"}
+    assert export.qat_remedy(models[0], SAMPLE / "train", props) is None  # the sample is too small
+    monkeypatch.setattr(export, "QAT_MIN_IMAGES", 1)
+    assert export.qat_remedy(models[0], SAMPLE / "train", props)[0] == export.QAT_NAME
 
 
 def run(path, images, level=onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL, optimized=None):
@@ -71,8 +71,8 @@ def run(path, images, level=onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL, o
     return session.run(None, {session.get_inputs()[0].name: images.numpy()})[0]
 
 
-def test_every_convolution_of_the_trained_file_runs_as_an_integer_kernel(models, int8_file, tmp_path):
-    _, student, images = models
+def test_every_convolution_of_the_trained_file_runs_as_an_integer_kernel(models, trained, tmp_path):
+    (int8_file, student), images = trained, models[1]
     run(int8_file, images[:2], optimized=tmp_path / "optimized.onnx")
     kinds = [node.op_type for node in onnx.load(str(tmp_path / "optimized.onnx")).graph.node]
     convolutions = sum(isinstance(m, torch.nn.Conv2d) for m in student.modules())
@@ -88,8 +88,8 @@ def int8_weights(model):
             and constants[node.input[0]].ndim in (2, 4)]
 
 
-def test_the_trained_file_stores_the_int8_weights_the_model_was_trained_with(models, int8_file):
-    teacher, student, _ = models
+def test_the_trained_file_stores_the_int8_weights_the_model_was_trained_with(models, trained):
+    (int8_file, student), teacher = trained, models[0]
     stored = int8_weights(onnx.load(str(int8_file)))
     layers = [m for m in student.modules() if isinstance(m, qat.WeightQuantized)]
     trained = [(qat.quantized_weight(m.weight, m.weight_scale) / m.weight_scale.view(-1, *[1] * (m.weight.dim() - 1)))
@@ -101,8 +101,8 @@ def test_the_trained_file_stores_the_int8_weights_the_model_was_trained_with(mod
     assert int8_file.stat().st_size < 0.3 * fp32_bytes
 
 
-def test_onnxruntime_computes_what_the_fake_quantized_model_computes(models, int8_file):
-    _, student, images = models
+def test_onnxruntime_computes_what_the_fake_quantized_model_computes(models, trained):
+    (int8_file, student), images = trained, models[1]
     with torch.no_grad():
         expected = student(images).numpy()
     levels = onnxruntime.GraphOptimizationLevel
@@ -112,7 +112,7 @@ def test_onnxruntime_computes_what_the_fake_quantized_model_computes(models, int
 
 
 def test_the_gradient_passes_every_fake_quantizer_to_every_weight(models):
-    teacher, _, images = models
+    teacher, images = models
     student = copy.deepcopy(teacher)
     student.model = qat.quantization_ready(teacher.model)
     student.requires_grad_(True)
@@ -122,7 +122,7 @@ def test_the_gradient_passes_every_fake_quantizer_to_every_weight(models):
 
 
 def test_distillation_trains_the_copy_and_freezes_its_grids(models):
-    teacher, _, images = models
+    teacher, images = models
     student = copy.deepcopy(teacher)
     student.model = qat.quantization_ready(teacher.model)
     before = [p.detach().clone() for p in student.parameters()]

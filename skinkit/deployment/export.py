@@ -37,6 +37,7 @@ CALIBRATION_IMAGES, SELECTION_IMAGES = 300, 200
 VERSIONED = ("skinkit", "torch", "onnx", "onnxruntime", "onnxscript")
 FILES = ("model.onnx", "model.int8.onnx", "export.json")
 QAT_NAME = f"quantization-aware training ({qat.EPOCHS} passes, distilled from fp32)"
+QAT_MIN_IMAGES = 500  # training images to distil on; with fewer (the bundled sample) it is not tried
 
 
 def export_onnx(deployable, image_size, path, props):
@@ -79,8 +80,19 @@ def training_subsets(folder, model_name, image_size, seed=0):
     return images[:len(calibration)], images[len(calibration):]
 
 
+def qat_remedy(deployable, folder, props, seed=0):
+    """The last int8 remedy for `quantize_checked`, (name, make), or None with too few training images to learn from."""
+    files = list_labelled_images(folder)["file"]
+    if len(files) - len(subset_positions(files, seed)[1]) < QAT_MIN_IMAGES:  # what int8_by_training trains on
+        return None
+    return QAT_NAME, partial(int8_by_training, deployable, folder, props, seed=seed)
+
+
 def int8_by_training(deployable, folder, props, path, seed=0):
-    """Write at `path` the int8 file of quantization-aware training on every training image but the selection's."""
+    """Write at `path` the int8 file of quantization-aware training on every training image but the selection's.
+
+    Returns the trained copy (fake-quantized, frozen) that the file was exported from.
+    """
     files = list_labelled_images(folder)["file"]
     kept = np.setdiff1d(np.arange(len(files)), subset_positions(files, seed)[1])
     size = int(props["image_size"])
@@ -88,6 +100,7 @@ def int8_by_training(deployable, folder, props, path, seed=0):
     student = qat.trained_for_int8(deployable, images, seed=seed, announce=lambda text: write_line(f"  {text}"))
     export_onnx(student, size, path, props)
     onnx.save(qat.weights_stored_as_int8(pooling_as_global_average(onnx.load(str(path)))), str(path))
+    return student
 
 
 def validation_inputs(folder, model_name, image_size):
@@ -161,13 +174,13 @@ def export_stage(runs_root, stage, out_dir=None, data_root=None, try_all=False, 
     uncertainty = stage_uncertainty(runs_root, stage, data_root, say=None)  # read back: export.json records it
     name, size = config["model"], int(props["image_size"])
     out_dir = Path(out_dir) if out_dir else Path(runs_root) / "export" / stage
-    step = Steps(stage, 3 + len(CANDIDATES))
+    trained = qat_remedy(deployable, data_root / "train", props, seed)
+    step = Steps(stage, 2 + len(CANDIDATES) + (trained is not None))
     with staged(out_dir, FILES) as scratch:
         fp32, int8 = scratch / FILES[0], scratch / FILES[1]
         step("ONNX export (fp32)")
         export_onnx(deployable, size, fp32, props)
         calibration, selection = training_subsets(data_root / "train", name, size, seed)
-        trained = (QAT_NAME, partial(int8_by_training, deployable, data_root / "train", props, seed=seed))
         quantization = quantize_checked(fp32, int8, calibration, selection, try_all=try_all, announce=step,
                                         last_resort=trained)
         step.total = step.done + 1  # the candidates not needed are skipped

@@ -51,7 +51,6 @@ class ActivationQuantizer(nn.Module):
         scale, zero_point = self.fixed or self.grid()
         return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, *ACTIVATION_RANGE)
 
-
     def observe(self, x):
         """Move the range towards this batch's minimum and maximum (the first batch sets it)."""
         weight = self.momentum if self.observed else 1.0
@@ -70,10 +69,14 @@ class ActivationQuantizer(nn.Module):
         self.fixed = self.grid()
 
 
+def weight_scales(weight):
+    """One symmetric scale per output channel: the channel's largest magnitude is the last step."""
+    return weight.detach().abs().flatten(1).amax(dim=1).clamp(min=1e-8) / WEIGHT_STEPS
+
+
 def quantized_weight(weight, scale=None):
-    """`weight` rounded to int8 steps, one symmetric scale per output channel."""
-    if scale is None:
-        scale = weight.detach().abs().flatten(1).amax(dim=1).clamp(min=1e-8) / WEIGHT_STEPS
+    """`weight` rounded to int8 steps, one symmetric scale per output channel (`scale`, or its own)."""
+    scale = weight_scales(weight) if scale is None else scale
     zero_point = torch.zeros(scale.shape, dtype=torch.int32)
     return torch.fake_quantize_per_channel_affine(weight, scale, zero_point, 0, -128, 127)
 
@@ -83,7 +86,7 @@ class WeightQuantized:
 
     def freeze(self):
         """Keep the current weight scales as constants."""
-        self.weight_scale = self.weight.detach().abs().flatten(1).amax(dim=1).clamp(min=1e-8) / WEIGHT_STEPS
+        self.weight_scale = weight_scales(self.weight)
 
     @classmethod
     def from_float(cls, layer):
@@ -197,7 +200,7 @@ def flipped(images, generator):
     return images
 
 
-def distil(student, teacher, images, epochs=2, batch_size=50, lr=1e-4, seed=0, announce=None):
+def distil(student, teacher, images, epochs=EPOCHS, batch_size=50, lr=1e-4, seed=0, announce=None):
     """Train `student` to give `teacher`'s probabilities on uint8 `images` (flipped at random), in place."""
     generator = torch.Generator().manual_seed(seed)
     images = torch.as_tensor(images)
@@ -226,7 +229,6 @@ def trained_for_int8(deployable, images, epochs=EPOCHS, seed=0, announce=None):
     """A copy of `deployable` with fake quantizers, distilled from it on uint8 `images`, frozen for export."""
     student = copy.deepcopy(deployable)
     student.model = quantization_ready(deployable.model)
-    torch.manual_seed(seed)
     return distil(student, deployable, images, epochs=epochs, seed=seed, announce=announce)
 
 
