@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 DEV_INSTALLED := $(VENV)/.dev-installed
 CELL_TIMEOUT := 600
 
-.PHONY: setup run test smoke lab bench browser-check demo clean-runs data student-copy
+.PHONY: setup run test smoke lab bench browser-check browser-notebooks demo clean-runs data student-copy
 
 setup: $(INSTALLED)
 
@@ -79,6 +79,11 @@ bench: $(INSTALLED)
 ## worked solution in smoke mode in JupyterLab (screenshots in runs/browser/)
 browser-check: $(DEV_INSTALLED)
 	SKINKIT_BROWSER_REQUIRED=1 $(BIN)/python -m pytest tests/test_demo_page.py
+	$(MAKE) --no-print-directory browser-notebooks
+
+## make browser-notebooks: only the notebooks of browser-check (CI runs the demo page test within make test,
+## with SKINKIT_BROWSER_REQUIRED=1, where it shares the unit tests' export)
+browser-notebooks: $(DEV_INSTALLED)
 	$(BIN)/python scripts/browser_check.py
 
 ## make demo: export the fine-tuned Small of runs/ (once; delete runs/export/small_finetune to export again) and

@@ -10,7 +10,8 @@ with a fresh run folder, and in Chromium (Playwright, window 1400 px wide with t
 open) opens each notebook in turn in one JupyterLab page, does Run All in order (the course
 notebooks, then their solutions, which read the runs the course notebooks wrote), waits for the
 kernel, screenshots it, saves it and closes it. Then it shuts the kernels down, loads JupyterLab
-in a fresh page, reopens each saved notebook there in turn and screenshots it again.
+in a fresh page and reopens each saved course notebook there in turn (students reopen their own
+notebooks; the solutions, which they are not given, are checked as Run All leaves them).
 
 All notebooks of a pass share one kernel (PyTorch is imported once, which keeps CI short);
 nbval in `make test` runs each notebook in a kernel of its own, so a notebook that leans on a
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1400, 900
 MAX_SCREENSHOT_HEIGHT = 16000  # Chromium cannot capture taller pages in one piece
 MARKER = ".browser-check"  # marks a folder this check may empty
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 DEFAULT_PATTERNS = ("0*.ipynb", "solutions/0*.ipynb")  # course notebooks first: solutions read their runs
 
 # JupyterLab settings for the check's own settings folder (the student's settings stay untouched):
@@ -172,6 +174,12 @@ def saved_failures(notebook, phase, path):
         if source and cell.get("execution_count") is None:
             failures.append(Failure(notebook, phase, f"cell {index}", f"did not run: {shorten(source, 50)!r}"))
     return failures
+
+
+def has_widget_outputs(path):
+    """True when the saved notebook holds a widget output (ipywidgets, e.g. a live progress bar)."""
+    cells = json.loads(Path(path).read_text())["cells"]
+    return any(WIDGET_MIME in output.get("data", {}) for cell in cells for output in cell.get("outputs", []))
 
 
 def benign(text):
@@ -389,9 +397,9 @@ def kernel_busy(page):
 
 
 def wait_until_idle(page, timeout, notebook):
-    """Wait until the kernel has been idle with no cell queued for a second (4 checks in a row)."""
+    """Wait until the kernel has been idle with no cell queued for half a second (2 checks in a row)."""
     deadline, quiet = time.monotonic() + timeout, 0
-    while quiet < 4:
+    while quiet < 2:
         if time.monotonic() > deadline:
             raise BrowserCheckError(f"{notebook}: the kernel was still busy after {timeout} s (see --timeout)")
         quiet = 0 if kernel_busy(page) else quiet + 1
@@ -418,6 +426,11 @@ def save(page):
     page.wait_for_selector(".jp-mod-current.jp-mod-dirty", state="detached", timeout=60_000)
 
 
+def settle(page):
+    """Wait until the browser has laid out and painted the page after a change (two animation frames)."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def screenshot(page, path):
     """Screenshot the whole notebook: the window grows tall enough to show every cell, then shrinks back."""
     scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
@@ -425,18 +438,18 @@ def screenshot(page, path):
                            "return s ? s.scrollHeight - s.clientHeight : 0; }")
     page.set_viewport_size({"width": WIDTH, "height": min(HEIGHT + height, MAX_SCREENSHOT_HEIGHT)})
     page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); if (s) s.scrollTop = 0; }}")
-    page.wait_for_timeout(750)
+    settle(page)
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    settle(page)
 
 
-def check_page(page, notebook, phase, out, messages):
-    """Screenshot the open notebook and return its failures from the page and the console."""
-    shot = out / f"{Path(notebook).stem}-{phase.replace(' ', '-')}.png"
-    screenshot(page, shot)
-    page.wait_for_timeout(500)
+def check_page(page, notebook, phase, messages, shot=None):
+    """The open notebook's failures from the page and the console; first a screenshot into `shot`, if given."""
+    if shot:
+        screenshot(page, shot)
     measured = page.evaluate(MEASURE_JS)
-    print(f"  {phase}: {measured['cells']} cells, screenshot {shot}", flush=True)
+    print(f"  {phase}: {measured['cells']} cells" + (f", screenshot {shot}" if shot else ""), flush=True)
     return dom_failures(notebook, phase, measured) + console_failures(notebook, phase, messages)
 
 
@@ -449,7 +462,7 @@ def run_pass(browser, lab, notebooks, out, timeout):
         print(f"{name}: Run All ...", flush=True)
         open_notebook(page, name)
         run_all(page, timeout, name)
-        failures += check_page(page, name, "after Run All", out, messages)
+        failures += check_page(page, name, "after Run All", messages, out / f"{Path(name).stem}.png")
         save(page)
         failures += saved_failures(name, "after Run All", out / "notebooks" / name)
         close_documents(page)
@@ -466,8 +479,9 @@ def reopen_pass(browser, lab, notebooks, out):
     for name in notebooks:
         print(f"{name}: reopened", flush=True)
         open_notebook(page, name)
-        page.wait_for_timeout(2000)  # give the widget outputs time to render (or fail to)
-        failures += check_page(page, name, "reopened", out, messages)
+        if has_widget_outputs(out / "notebooks" / name):
+            page.wait_for_timeout(2000)  # give the widget outputs time to render (or fail to)
+        failures += check_page(page, name, "reopened", messages)
         close_documents(page)
         messages.clear()
     page.close()
@@ -494,7 +508,8 @@ def check(args):
                 failures = run_pass(browser, lab, notebooks, out, args.timeout)
                 shutdown_kernels(lab)
                 start_pass(lab, notebooks, args.kernel_per_notebook)
-                failures += reopen_pass(browser, lab, notebooks, out)
+                failures += reopen_pass(browser, lab, [name for name in notebooks if not name.startswith("solutions/")],
+                                        out)
                 shutdown_kernels(lab)
             finally:
                 browser.close()

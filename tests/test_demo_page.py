@@ -2,7 +2,7 @@
 them, with no request leaving the page's own origin.
 
 Needs Debian's `chromium` and the `playwright` package. Without them the test is skipped, except
-under `make browser-check` (SKINKIT_BROWSER_REQUIRED=1), which CI runs: there it must run.
+with SKINKIT_BROWSER_REQUIRED=1 (`make browser-check`, and CI's `make test`): there it must run.
 """
 
 import json
