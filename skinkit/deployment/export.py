@@ -72,6 +72,11 @@ def subset_positions(files, seed=0):
     return order[:calibration], order[calibration:calibration + SELECTION_IMAGES]
 
 
+def distillation_positions(files, seed=0):
+    """Positions in `files` that quantization-aware training learns from: all but the images for choosing."""
+    return np.setdiff1d(np.arange(len(files)), subset_positions(files, seed)[1])
+
+
 def training_subsets(folder, model_name, image_size, seed=0):
     """Two disjoint seeded sets of training images: for calibration, and for choosing among candidates."""
     files = list_labelled_images(folder)["file"]
@@ -82,8 +87,7 @@ def training_subsets(folder, model_name, image_size, seed=0):
 
 def qat_remedy(deployable, folder, props, seed=0):
     """The last int8 remedy for `quantize_checked`, (name, make), or None with too few training images to learn from."""
-    files = list_labelled_images(folder)["file"]
-    if len(files) - len(subset_positions(files, seed)[1]) < QAT_MIN_IMAGES:  # what int8_by_training trains on
+    if len(distillation_positions(list_labelled_images(folder)["file"], seed)) < QAT_MIN_IMAGES:
         return None
     return QAT_NAME, partial(int8_by_training, deployable, folder, props, seed=seed)
 
@@ -94,9 +98,8 @@ def int8_by_training(deployable, folder, props, path, seed=0):
     Returns the trained copy (fake-quantized, frozen) that the file was exported from.
     """
     files = list_labelled_images(folder)["file"]
-    kept = np.setdiff1d(np.arange(len(files)), subset_positions(files, seed)[1])
     size = int(props["image_size"])
-    images = model_inputs(folder, files.iloc[kept], props["architecture"], size)
+    images = model_inputs(folder, files.iloc[distillation_positions(files, seed)], props["architecture"], size)
     student = qat.trained_for_int8(deployable, images, seed=seed, announce=lambda text: write_line(f"  {text}"))
     export_onnx(student, size, path, props)
     onnx.save(qat.weights_stored_as_int8(pooling_as_global_average(onnx.load(str(path)))), str(path))
