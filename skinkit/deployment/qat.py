@@ -4,10 +4,11 @@ Rounded to 8 bits after training, a MobileNetV3 loses its way: each layer adds a
 noise and the next layers amplify it (torchvision's own quantized MobileNetV3 needed this remedy).
 Here every batch norm is folded into its convolution, and every weight and every activation passes
 through a fake quantizer: in the forward pass it rounds to the 8-bit grid the deployed model will
-use, in the backward pass it lets the gradient through unchanged (the straight-through estimator).
-The copy then learns to give the fp32 model's probabilities on training images (distillation: the
-fp32 model is the teacher, no labels needed). The ONNX exporter writes each fake quantizer as a
-QuantizeLinear/DequantizeLinear pair, which onnxruntime runs as integer kernels.
+use, in the backward pass it lets the gradient through unchanged inside the grid's range and stops
+it outside (the straight-through estimator). The copy then learns to give the fp32 model's
+probabilities on training images (distillation: the fp32 model is the teacher, no labels needed).
+The ONNX exporter writes each fake quantizer as a QuantizeLinear/DequantizeLinear pair, which
+onnxruntime runs as integer kernels.
 """
 
 import copy
