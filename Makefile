@@ -39,7 +39,7 @@ data: $(INSTALLED)
 test: $(DEV_INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto tests
+	$(BIN)/python -m pytest -n auto --dist loadscope tests
 	runs=$$(mktemp -d) && $(MAKE) --no-print-directory --keep-going --jobs=$(NBVAL_JOBS) --output-sync=target \
 		NBVAL_RUNS=$$runs nbval; status=$$?; rm -rf $$runs; exit $$status
 

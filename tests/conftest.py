@@ -3,11 +3,14 @@
 Tests never read the real HAM10000 copy; they build small fake sources in temporary folders.
 """
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from filelock import FileLock
 from PIL import Image
 
 from skinkit.classes import CLASS_CODES
@@ -63,12 +66,22 @@ def fake_ham10000(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def cli_export(tmp_path_factory):
-    """One export of a responsive random Small through `python -m skinkit export`, made once per session.
+    """One export of a responsive random Small through `python -m skinkit export`, made once per test run.
 
     (runs root, export folder, exit status, stdout, stderr, warnings). Read it, never change it:
-    a module that writes into its run folder copies it first (`copied_export`).
+    a module that writes into its run folder copies it first (`copied_export`). Under pytest-xdist
+    the first worker to need it makes it and the others read it (xdist's recipe for a session
+    fixture made once: a folder beside the workers' own, and a lock).
     """
     from .test_deployment import STAGE, finished_run, run_cli
 
-    runs = finished_run(tmp_path_factory.mktemp("exported"))
-    return runs, runs / "export" / STAGE, *run_cli("export", "--stage", STAGE, "--runs", runs)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        runs = tmp_path_factory.getbasetemp().parent / "exported"
+    else:
+        runs = tmp_path_factory.mktemp("exported")
+    said = runs / "said.json"  # what the command returned, printed and warned
+    with FileLock(f"{runs}.lock"):
+        if not said.is_file():
+            finished_run(runs)
+            said.write_text(json.dumps(run_cli("export", "--stage", STAGE, "--runs", runs)))
+    return runs, runs / "export" / STAGE, *json.loads(said.read_text())

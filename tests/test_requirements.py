@@ -41,7 +41,8 @@ def test_requirements_admit_the_tested_torch_versions():
 
 
 def test_the_student_install_holds_no_developer_tools():
-    developer_tools = {"pytest", "pytest-xdist", "nbval", "ruff", "import-linter", "playwright", "setuptools", "mapie"}
+    developer_tools = {"pytest", "pytest-xdist", "nbval", "ruff", "import-linter", "playwright", "setuptools", "mapie",
+                       "filelock"}
     assert not developer_tools & set(requirements())
     dev_lines = (ROOT / "requirements-dev.txt").read_text().splitlines()
     dev = parse(line for line in dev_lines if line.strip() and not line.startswith(("#", "-r")))
