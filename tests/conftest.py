@@ -79,7 +79,7 @@ def cli_export(tmp_path_factory):
         runs = tmp_path_factory.getbasetemp().parent / "exported"
     else:
         runs = tmp_path_factory.mktemp("exported")
-    said = runs / "said.json"  # what the command returned, printed and warned
+    said = runs.with_name(f"{runs.name}.json")  # what the command returned, printed and warned
     with FileLock(f"{runs}.lock"):
         if not said.is_file():
             finished_run(runs)

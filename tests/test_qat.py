@@ -3,7 +3,6 @@ integer kernels and computes what the fake-quantized model computes, the gradien
 weight, and the one-gray-level check measures what it says. (That distillation brings the int8
 file closer to fp32 is measured where it can be: on a course-trained model, docs/deployment.md.)"""
 
-import copy
 
 import numpy as np
 import onnx
@@ -92,10 +91,10 @@ def test_the_trained_file_stores_the_int8_weights_the_model_was_trained_with(mod
     (int8_file, student), teacher = trained, models[0]
     stored = int8_weights(onnx.load(str(int8_file)))
     layers = [m for m in student.modules() if isinstance(m, qat.WeightQuantized)]
-    trained = [(qat.quantized_weight(m.weight, m.weight_scale) / m.weight_scale.view(-1, *[1] * (m.weight.dim() - 1)))
-               .round().to(torch.int8).numpy() for m in layers]
-    assert len(stored) == len(trained) == len(layers) and all(s.dtype == np.int8 for s in stored)
-    assert all(np.array_equal(s, t) for s, t in zip(stored, trained))
+    expected = [(qat.quantized_weight(m.weight, m.weight_scale) / m.weight_scale.view(-1, *[1] * (m.weight.dim() - 1)))
+                .round().to(torch.int8).numpy() for m in layers]
+    assert len(stored) == len(expected) == len(layers) and all(s.dtype == np.int8 for s in stored)
+    assert all(np.array_equal(s, t) for s, t in zip(stored, expected))
     assert max(np.abs(s).max() for s in stored) == qat.WEIGHT_STEPS  # 7-bit steps, in int8
     fp32_bytes = 4 * sum(p.numel() for p in teacher.parameters())
     assert int8_file.stat().st_size < 0.3 * fp32_bytes
@@ -113,8 +112,7 @@ def test_onnxruntime_computes_what_the_fake_quantized_model_computes(models, tra
 
 def test_the_gradient_passes_every_fake_quantizer_to_every_weight(models):
     teacher, images = models
-    student = copy.deepcopy(teacher)
-    student.model = qat.quantization_ready(teacher.model)
+    student = qat.student_of(teacher)
     student.requires_grad_(True)
     student.train()(images).max(dim=1).values.sum().backward()  # the straight-through estimator
     layers = [m for m in student.modules() if isinstance(m, qat.WeightQuantized)]
@@ -123,8 +121,7 @@ def test_the_gradient_passes_every_fake_quantizer_to_every_weight(models):
 
 def test_distillation_trains_the_copy_and_freezes_its_grids(models):
     teacher, images = models
-    student = copy.deepcopy(teacher)
-    student.model = qat.quantization_ready(teacher.model)
+    student = qat.student_of(teacher)
     before = [p.detach().clone() for p in student.parameters()]
     told = []
     qat.distil(student, teacher, images.numpy(), epochs=1, batch_size=len(images), announce=told.append)

@@ -226,11 +226,16 @@ def distil(student, teacher, images, epochs=EPOCHS, batch_size=50, lr=1e-4, seed
     return freeze(student)
 
 
-def trained_for_int8(deployable, images, epochs=EPOCHS, seed=0, announce=None):
-    """A copy of `deployable` with fake quantizers, distilled from it on uint8 `images`, frozen for export."""
+def student_of(deployable):
+    """A copy of `deployable` (a `contract.DeployableModel`) whose network is `quantization_ready`; untrained."""
     student = copy.deepcopy(deployable)
     student.model = quantization_ready(deployable.model)
-    return distil(student, deployable, images, epochs=epochs, seed=seed, announce=announce)
+    return student
+
+
+def trained_for_int8(deployable, images, epochs=EPOCHS, seed=0, announce=None):
+    """A copy of `deployable` with fake quantizers, distilled from it on uint8 `images`, frozen for export."""
+    return distil(student_of(deployable), deployable, images, epochs=epochs, seed=seed, announce=announce)
 
 
 def weights_stored_as_int8(model):
